@@ -8,7 +8,7 @@ Tree::
 
     TimestepError
     ├── UserError                      misuse of the API (bad arguments, unknown names)
-    │   └── ConfigurationError         settings that cannot work (bad URL, contradictory options)
+    │   └── ConfigurationError         settings that cannot work (bad URL, contradictory options); also a ValueError
     ├── ModelError                     a model backend failed
     │   ├── ModelNotFoundError
     │   ├── ModelConnectionError       the host could not be reached
@@ -72,8 +72,12 @@ class UserError(TimestepError):
     """The API was used in a way that cannot work; the message says what to do instead."""
 
 
-class ConfigurationError(UserError):
-    """Settings are missing, malformed or contradictory."""
+class ConfigurationError(UserError, ValueError):
+    """Settings are missing, malformed or contradictory.
+
+    Also a ``ValueError``, so code that guards constructor arguments with ``except ValueError``
+    (the convention of the original project and of most Python libraries) still catches it.
+    """
 
 
 class ModelError(TimestepError):
