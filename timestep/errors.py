@@ -206,4 +206,4 @@ class InterruptionException(TimestepError):
 
 
 def _rebuild_with_kwargs(cls: type[TimestepError], message: str, kwargs: dict[str, Any]) -> TimestepError:
-    return cls(message, **kwargs)  # type: ignore[call-arg]
+    return cls(message, **kwargs)
