@@ -1,0 +1,80 @@
+"""The snapshot backend interface: one abstract class, one subclass per database dialect."""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from typing import Any
+
+from timestep.config import DatabaseURL
+from timestep.errors import SnapshotFormatError
+from timestep.state._rows import SnapshotRow, StateType
+
+__all__ = ["SnapshotBackend"]
+
+
+class SnapshotBackend(ABC):
+    """Reads and writes ``run_states`` rows for one database.
+
+    Every write is one transaction. Implementations migrate the schema on first use (once per
+    database per process) and open their connection lazily, so constructing one is free.
+    """
+
+    def __init__(self, url: DatabaseURL) -> None:
+        self.url = url
+
+    @abstractmethod
+    async def migrate(self) -> list[int]:
+        """Apply pending migrations now; return the versions applied (``[]`` if none)."""
+
+    @abstractmethod
+    async def save(
+        self,
+        key: str,
+        *,
+        state_type: StateType,
+        schema_version: str,
+        state_json: str,
+        native_json: str | None,
+        writer: str | None,
+    ) -> SnapshotRow:
+        """In one transaction: deactivate the key's active row, insert the new active row."""
+
+    @abstractmethod
+    async def active(self, key: str) -> SnapshotRow | None:
+        """The key's active row, or None. No side effects."""
+
+    @abstractmethod
+    async def mark_resumed(
+        self, key: str, *, row_id: str | None, only_if_unresumed: bool
+    ) -> SnapshotRow | None:
+        """Atomically set ``resumed_at`` on the key's active row; return it, or None if nothing
+        matched (no active row, a different active row than ``row_id``, or already resumed
+        when ``only_if_unresumed``)."""
+
+    @abstractmethod
+    async def deactivate(self, key: str) -> int:
+        """Mark the key's active row inactive (history is kept); return the rows changed."""
+
+    @abstractmethod
+    async def history(self, key: str, limit: int | None) -> list[SnapshotRow]:
+        """Every row of the key, newest first."""
+
+    @abstractmethod
+    async def list_active(self, state_type: StateType | None, limit: int) -> list[SnapshotRow]:
+        """Active rows of all keys, newest first."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release connections. Idempotent; a later call reconnects."""
+
+    @staticmethod
+    def _json_object(value: Any, column: str) -> dict[str, Any] | None:
+        # JSONB comes back decoded from psycopg, TEXT from SQLite; both must be JSON objects.
+        if value is None:
+            return None
+        if isinstance(value, str | bytes):
+            value = json.loads(value)
+        if not isinstance(value, dict):
+            raise SnapshotFormatError(f"run_states.{column} is not a JSON object.")
+        return value
