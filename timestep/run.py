@@ -32,10 +32,12 @@ def build_run_config(
 ) -> RunConfig:
     """The RunConfig timestep uses: our model routing, flat handoff history, appended input."""
     if run_config is None:
-        from timestep.models import MultiModelProvider
+        if model_provider is None:
+            from timestep.models import MultiModelProvider
 
+            model_provider = MultiModelProvider()
         return RunConfig(
-            model_provider=model_provider or MultiModelProvider(),
+            model_provider=model_provider,
             nest_handoff_history=False,
             session_input_callback=_append_session_input,
         )

@@ -1,0 +1,39 @@
+"""Durable runs on DBOS: every turn and every tool call a step, approvals parked on ``recv``."""
+
+from timestep.durable._api import (
+    RunHandle,
+    approve,
+    cancel_run,
+    get_run,
+    list_runs,
+    reject,
+    start_run,
+    stream_run,
+)
+from timestep.durable._registry import register_agent, registered_names
+from timestep.durable._runtime import launch, shutdown
+from timestep.durable._session import SQLSession
+from timestep.durable._tools import idempotency_key
+from timestep.durable._types import PendingApproval, RunEvent, RunInfo, RunStatus, TimeoutPolicy
+
+__all__ = [
+    "PendingApproval",
+    "RunEvent",
+    "RunHandle",
+    "RunInfo",
+    "RunStatus",
+    "SQLSession",
+    "TimeoutPolicy",
+    "approve",
+    "cancel_run",
+    "get_run",
+    "idempotency_key",
+    "launch",
+    "list_runs",
+    "register_agent",
+    "registered_names",
+    "reject",
+    "shutdown",
+    "start_run",
+    "stream_run",
+]

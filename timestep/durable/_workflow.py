@@ -1,0 +1,237 @@
+"""The run workflow: one DBOS workflow per durable run.
+
+Step sequence (a contract with parked runs; changing it needs a new ``DEFAULT_APP_VERSION``):
+``status`` event → per turn: ``model:*`` step, then one ``tool:*`` step per executed call (ids
+reserved in output order) and ``session.*`` steps → on interruption: ``snapshot`` step, status
+event, then ``recv`` for decisions (plus deadline steps when a timeout policy is set), and the
+run resumes from the RunState → at the end a final ``snapshot`` step and status event.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from agents import Agent, AgentsException, RunConfig, Runner, RunResult, RunState
+from agents.items import ToolApprovalItem
+from dbos import DBOS
+
+from timestep.durable._failpoints import failpoint
+from timestep.durable._model import DurableModelProvider
+from timestep.durable._registry import durable_agent, registration
+from timestep.durable._scope import RunScope, reserve_tool_steps, run_scope
+from timestep.durable._session import DurableSession, SQLSession
+from timestep.durable._types import (
+    DECISION_TOPIC,
+    STATUS_EVENT,
+    WORKFLOW_NAME,
+    PendingApproval,
+    TimeoutPolicy,
+)
+from timestep.errors import RunFailedError, TimestepError
+from timestep.run import build_run_config
+
+__all__ = ["run_workflow"]
+
+logger = logging.getLogger("timestep.durable")
+
+# recv timeout when waiting without a deadline: the loop re-parks after it; a long value keeps
+# the number of recorded recv steps small for runs that wait for days.
+_WAIT_CHUNK_SECONDS = 24 * 3600.0
+
+
+@DBOS.workflow(name=WORKFLOW_NAME)
+async def run_workflow(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run ``spec["agent"]`` durably. ``spec`` is plain data (see ``_api.start_run``)."""
+    run_id = DBOS.workflow_id
+    assert run_id is not None
+    agent = durable_agent(spec["agent"])
+    reg = registration(spec["agent"])
+    session_id: str | None = spec.get("session_id")
+    database_url: str = spec["database_url"]
+    policy = TimeoutPolicy.from_dict(spec.get("timeout"))
+    scope = RunScope(run_id)
+    session = DurableSession(SQLSession(session_id, database_url)) if session_id else None
+    run_config = _run_config(reg.model_provider, reg.run_config)
+    kwargs: dict[str, Any] = {"run_config": run_config, "session": session}
+    if spec.get("max_turns") is not None:
+        kwargs["max_turns"] = spec["max_turns"]
+
+    with run_scope(scope):
+        await _publish(status="running")
+        try:
+            result = await Runner.run(agent, spec["input"], context=spec.get("context"), **kwargs)
+            while result.interruptions:
+                state = result.to_state()
+                pending = _pending(result.interruptions)
+                await _save_snapshot(agent, state, session_id or run_id, database_url, pending)
+                await _publish(status="waiting_approval", pending=pending, usage=_usage(result),
+                               decided=scope.decisions)
+                decided = await _wait_for_decisions(state, pending, policy, scope)
+                # Approved calls run when the SDK resumes; fix their step ids now, in call order.
+                reserve_tool_steps(scope, [p.call_id for p in pending if decided.get(p.call_id)])
+                await _publish(status="running", usage=_usage(result), decided=scope.decisions)
+                result = await Runner.run(agent, state, **kwargs)
+        except (AgentsException, TimestepError) as exc:
+            message = f"{type(exc).__name__}: {exc}"
+            await _publish(status="failed", error=message)
+            raise RunFailedError(message) from None
+        await _save_snapshot(agent, result.to_state(), session_id or run_id, database_url, [])
+        output = _jsonable_output(result.final_output)
+        usage = _usage(result)
+        await _publish(status="succeeded", usage=usage, decided=scope.decisions)
+        return {"output": output, "usage": usage, "last_agent": result.last_agent.name}
+
+
+def _run_config(model_provider: Any, run_config: RunConfig | None) -> RunConfig:
+    config = build_run_config(model_provider, None) if run_config is None else run_config
+    config.model_provider = DurableModelProvider(config.model_provider)
+    # Traces are not replay-safe (a replay would export spans again); the durable record in
+    # DBOS is the run's history. Users can still enable tracing through their own run_config.
+    if run_config is None:
+        config.tracing_disabled = True
+    return config
+
+
+async def _publish(
+    *,
+    status: str,
+    pending: list[PendingApproval] | None = None,
+    usage: dict[str, int] | None = None,
+    error: str | None = None,
+    decided: dict[str, str] | None = None,
+) -> None:
+    await DBOS.set_event_async(
+        STATUS_EVENT,
+        {
+            "status": status,
+            "pending": [p.to_dict() for p in pending or []],
+            "usage": usage or {},
+            "error": error,
+            # Every decision so far (call id -> "approve"/"reject"): lets approve() from another
+            # process treat a repeated decision as a no-op and refuse a contradicting one.
+            "decided": dict(decided or {}),
+        },
+    )
+
+
+def _pending(interruptions: list[ToolApprovalItem]) -> list[PendingApproval]:
+    now = time.time()
+    pending = [
+        PendingApproval(
+            call_id=item.call_id or "",
+            tool_name=item.name or item.tool_name or "",
+            arguments=item.arguments or "",
+            agent=item.agent.name,
+            requested_at=now,
+        )
+        for item in interruptions
+    ]
+    return sorted(pending, key=lambda p: p.call_id)
+
+
+async def _save_snapshot(
+    agent: Agent[Any], state: RunState[Any], key: str, database_url: str, pending: list[PendingApproval]
+) -> None:
+    """Write the cross-language snapshot row; the step's recorded output is the pending list
+    (stream_run turns it into an ``approval_required`` event)."""
+    from timestep.state import RunStateStore
+
+    async def save() -> list[dict[str, Any]]:
+        store = RunStateStore(agent, session_id=key, connection_string=database_url)
+        try:
+            await store.save(state)
+        finally:
+            await store.close()
+        return [p.to_dict() for p in pending]
+
+    await DBOS.run_step_async({"name": "snapshot"}, save)
+
+
+async def _wait_for_decisions(
+    state: RunState[Any], pending: list[PendingApproval], policy: TimeoutPolicy, scope: RunScope
+) -> dict[str, bool]:
+    """Park on ``recv`` until every pending call is decided; returns call id → approved."""
+    items = {item.call_id: item for item in state.get_interruptions() if item.call_id}
+    decided: dict[str, bool] = {}
+    deadline: float | None = None
+    if policy.after_seconds is not None:
+        after = float(policy.after_seconds)
+        deadline = await DBOS.run_step_async({"name": "approval.deadline"}, lambda: time.time() + after)
+    while len(decided) < len(items):
+        timeout = _WAIT_CHUNK_SECONDS
+        if deadline is not None:
+            # Measured inside a step so a replay sees the same value as the first execution.
+            timeout = await DBOS.run_step_async(
+                {"name": "approval.remaining"}, lambda: max(0.0, deadline - time.time())
+            )
+        failpoint("before_recv")
+        message = await DBOS.recv_async(DECISION_TOPIC, timeout_seconds=max(timeout, 0.001))
+        failpoint("after_recv")
+        if message is None:
+            if deadline is None or policy.action == "wait":
+                deadline = None if policy.action == "wait" else deadline
+                continue
+            undecided = [call_id for call_id in items if call_id not in decided]
+            if policy.action == "fail":
+                raise RunFailedError(
+                    f"No decision arrived within {policy.after_seconds} s for call(s) {', '.join(undecided)}."
+                )
+            for call_id in undecided:
+                state.reject(items[call_id], rejection_message=policy.message)
+                decided[call_id] = False
+                scope.decisions[call_id] = "reject"
+            break
+        _apply_decision(state, items, decided, message)
+        for call_id, approved in decided.items():
+            scope.decisions[call_id] = "approve" if approved else "reject"
+        remaining = [p for p in pending if p.call_id not in decided]
+        if remaining:
+            await _publish(status="waiting_approval", pending=remaining, decided=scope.decisions)
+    return decided
+
+
+def _apply_decision(
+    state: RunState[Any],
+    items: dict[str, ToolApprovalItem],
+    decided: dict[str, bool],
+    message: dict[str, Any],
+) -> None:
+    call_id = message.get("call_id")
+    targets = [c for c in items if c not in decided] if call_id is None else [call_id]
+    if call_id is not None and message.get("always") and call_id in items:
+        # "Always" covers every pending call of the same tool, as it will cover future ones.
+        tool = items[call_id].name
+        targets += [c for c, item in items.items() if item.name == tool and c != call_id]
+    for target in targets:
+        item = items.get(target)
+        if item is None or target in decided:
+            # Unknown or already-decided call: the first decision wins; duplicates are no-ops.
+            logger.info("ignoring decision for call %s (unknown or already decided)", target)
+            continue
+        if message.get("decision") == "approve":
+            state.approve(item, always_approve=bool(message.get("always")))
+            decided[target] = True
+        else:
+            state.reject(
+                item, always_reject=bool(message.get("always")), rejection_message=message.get("message")
+            )
+            decided[target] = False
+
+
+def _usage(result: RunResult) -> dict[str, int]:
+    usage = result.context_wrapper.usage
+    return {
+        "requests": usage.requests,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+
+
+def _jsonable_output(value: Any) -> Any:
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        return dump(mode="json")
+    return value
