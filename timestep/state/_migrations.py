@@ -103,7 +103,9 @@ def load_migrations(dialect: Dialect) -> tuple[Migration, ...]:
             break
     else:
         searched = ", ".join(str(r / sub) for r in _candidate_roots())
-        raise ConfigurationError(f"timestep's SQL migrations were not found (looked in {searched}).")
+        raise ConfigurationError(
+            f"timestep's SQL migrations were not found (looked in {searched})."
+        )
     migrations: list[Migration] = []
     for path in sorted(directory.glob("*.sql")):
         match = _FILE_NAME.match(path.name)
@@ -114,7 +116,9 @@ def load_migrations(dialect: Dialect) -> tuple[Migration, ...]:
         )
     versions = [m.version for m in migrations]
     if versions != list(range(1, len(versions) + 1)):
-        raise ConfigurationError(f"Migrations in {directory} are not numbered 001, 002, …: {versions}")
+        raise ConfigurationError(
+            f"Migrations in {directory} are not numbered 001, 002, …: {versions}"
+        )
     return tuple(migrations)
 
 
@@ -154,13 +158,19 @@ def _pending(
             # runtime: the database already has that version's effect.
             logger.warning(
                 "Migration %03d_%s in %s was applied with different SQL (checksum %s, now %s)",
-                m.version, m.name, where, recorded[:12], m.checksum[:12],
+                m.version,
+                m.name,
+                where,
+                recorded[:12],
+                m.checksum[:12],
             )
     newer = sorted(set(applied) - {m.version for m in migrations})
     if newer:
         logger.warning(
             "Database %s has migrations %s that this timestep does not know (a newer version "
-            "wrote them); continuing with the columns this version uses.", where, newer,
+            "wrote them); continuing with the columns this version uses.",
+            where,
+            newer,
         )
     return [m for m in migrations if m.version not in applied]
 

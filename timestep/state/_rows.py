@@ -95,7 +95,9 @@ def check_state_type(value: object) -> StateType:
 def check_key(key: object) -> str:
     """Validate a snapshot key (``run_id``)."""
     if not isinstance(key, str) or not key.strip():
-        raise UserError(f"A snapshot key must be a non-empty string (a session id or run id); got {key!r}.")
+        raise UserError(
+            f"A snapshot key must be a non-empty string (a session id or run id); got {key!r}."
+        )
     if "\x00" in key:
         raise UserError("A snapshot key cannot contain NUL characters.")
     return key

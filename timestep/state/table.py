@@ -85,9 +85,13 @@ class SnapshotTable:
         """
         key = check_key(key)
         if not isinstance(state_data, dict):
-            raise UserError(f"state_data must be a JSON object (dict); got {type(state_data).__name__}.")
+            raise UserError(
+                f"state_data must be a JSON object (dict); got {type(state_data).__name__}."
+            )
         if native_data is not None and not isinstance(native_data, dict):
-            raise UserError(f"native_data must be a dict or None; got {type(native_data).__name__}.")
+            raise UserError(
+                f"native_data must be a dict or None; got {type(native_data).__name__}."
+            )
         state_type = check_state_type(state_type)
         version = schema_version_of(state_data, schema_version)
         if native_data is not None and writer is None:

@@ -173,9 +173,20 @@ class SQLiteBackend(SnapshotBackend):
                 conn.execute(
                     "INSERT INTO run_states (id, run_id, state_type, schema_version, state_data, "
                     "is_active, created_at, native_data, writer) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)",
-                    (row_id, key, state_type, schema_version, state_json, _now(), native_json, writer),
+                    (
+                        row_id,
+                        key,
+                        state_type,
+                        schema_version,
+                        state_json,
+                        _now(),
+                        native_json,
+                        writer,
+                    ),
                 )
-                r = conn.execute(f"SELECT {_COLUMNS} FROM run_states WHERE id = ?", (row_id,)).fetchone()
+                r = conn.execute(
+                    f"SELECT {_COLUMNS} FROM run_states WHERE id = ?", (row_id,)
+                ).fetchone()
             return self._row(r)
 
         return await self._run(call)

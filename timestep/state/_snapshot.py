@@ -1,0 +1,79 @@
+"""Turning a ``RunState`` into what is stored, and back.
+
+Stored per snapshot: the JS form (the cross-language contract, produced by the codec) and, when
+Python wrote it, Python's own ``to_json()`` (``native``). Restoring prefers ``native`` when it
+was written by this very SDK version — the only lossless path within Python — and otherwise
+decodes the JS form, which is what a Node program wrote or what an older/newer Python left.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from agents import Agent, RunState
+
+from timestep.errors import SnapshotFormatError, TimestepError, UserError
+from timestep.state import codec
+from timestep.state._rows import PYTHON_WRITER, StateType, check_state_type, schema_version_of
+
+__all__ = ["EncodedState", "encode_state", "restore_state"]
+
+
+@dataclass(frozen=True)
+class EncodedState:
+    """A RunState ready to store."""
+
+    state_data: dict[str, Any]
+    native_data: dict[str, Any]
+    state_type: StateType
+    schema_version: str
+    writer: str = PYTHON_WRITER
+
+
+def encode_state(state: object) -> EncodedState:
+    """Encode a RunState to both forms.
+
+    Raises:
+        UserError: ``state`` is not a ``RunState``.
+        UnsupportedFeatureError: the state uses something the JS form cannot carry (from the
+            codec) — refused here, at save time, rather than mis-resumed later.
+    """
+    if not isinstance(state, RunState):
+        hint = " (call result.to_state() first)" if hasattr(state, "to_state") else ""
+        raise UserError(
+            f"Expected an agents.RunState to save, got {type(state).__module__}."
+            f"{type(state).__qualname__}{hint}."
+        )
+    state_data = codec.encode_js(state)
+    native_data = state.to_json()
+    return EncodedState(
+        state_data=state_data,
+        native_data=native_data,
+        state_type=check_state_type(codec.snapshot_state_type(state)),
+        schema_version=schema_version_of(state_data),
+    )
+
+
+async def restore_state(
+    agent: Agent[Any],
+    state_data: dict[str, Any],
+    native_data: dict[str, Any] | None,
+    writer: str | None,
+    *,
+    where: str,
+    context_override: Any = None,
+) -> RunState[Any]:
+    """Rebuild a RunState for ``agent`` from a stored snapshot (``where`` names it in errors)."""
+    if native_data is not None and writer == PYTHON_WRITER:
+        try:
+            return await RunState.from_json(agent, native_data, context_override=context_override)
+        except TimestepError:
+            raise
+        except Exception as exc:
+            # The SDK redacts most details ("Error details are redacted."); say what failed.
+            raise SnapshotFormatError(
+                f"Could not restore {where} from its native Python JSON ({writer}): "
+                f"{type(exc).__name__}: {exc}. Is the agent graph the one that wrote it?"
+            ) from exc
+    return await codec.decode_js(agent, state_data, context_override=context_override)
