@@ -149,7 +149,10 @@ class ResponseAssembler:
                     input_tokens=usage.input_tokens,
                     output_tokens=usage.output_tokens,
                     total_tokens=usage.total_tokens,
-                    input_tokens_details=InputTokensDetails.model_validate({"cached_tokens": 0}),
+                    input_tokens_details=InputTokensDetails.model_validate(
+                        # cache_write_tokens is required by openai 3.x, unknown to older ones.
+                        {"cached_tokens": 0, "cache_write_tokens": 0}
+                    ),
                     output_tokens_details=OutputTokensDetails(reasoning_tokens=0),
                 ),
             }
