@@ -19,6 +19,9 @@ import pytest
 
 from timestep.config import enable_sqlite_wal
 
+# Fake model servers (fake_ollama, fake_ollama_cloud, fake_openai) for every test module.
+pytest_plugins = ["tests.fakes"]
+
 BACKENDS = ("sqlite", "postgres")
 
 
