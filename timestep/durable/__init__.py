@@ -14,9 +14,14 @@ from timestep.durable._registry import register_agent, registered_names
 from timestep.durable._runtime import launch, shutdown
 from timestep.durable._session import SQLSession
 from timestep.durable._tools import idempotency_key
+from timestep.durable._worker import DEFAULT_QUEUE, WorkerOptions, serve, serve_worker
 from timestep.durable._types import PendingApproval, RunEvent, RunInfo, RunStatus, TimeoutPolicy
 
 __all__ = [
+    "DEFAULT_QUEUE",
+    "WorkerOptions",
+    "serve",
+    "serve_worker",
     "PendingApproval",
     "RunEvent",
     "RunHandle",

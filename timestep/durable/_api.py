@@ -15,7 +15,7 @@ from typing import Any
 
 from agents import Agent
 from agents.items import ModelResponse, TResponseInputItem
-from dbos import DBOS, SetWorkflowID
+from dbos import DBOS, EnqueueOptions, SetWorkflowID
 from dbos._sys_db import StepInfo, WorkflowStatus
 
 from timestep.durable import _runtime
@@ -111,9 +111,14 @@ async def start_run(
     context: dict[str, Any] | None = None,
     max_turns: int | None = None,
     timeout: TimeoutPolicy | None = None,
+    queue: str | None = None,
     database_url: str | None = None,
 ) -> RunHandle:
-    """Start a durable run hosted by this process (DBOS is launched here on first use).
+    """Start a durable run: hosted by this process, or enqueued for ``timestep worker``s.
+
+    Without ``queue`` the run executes here (DBOS is launched in this process on first use).
+    With ``queue`` it is put on that queue and this process needs nothing but the database:
+    any worker serving the queue picks it up; runs of one session execute one at a time.
 
     Args:
         agent_or_name: A registered agent's name, or an agent (registered now if it is not).
@@ -123,8 +128,15 @@ async def start_run(
         context: A JSON-like dict given to tools as the run context.
         max_turns: Turn limit (SDK default when None).
         timeout: What to do when approvals do not arrive in time (default: wait forever).
+        queue: Enqueue for workers instead of running here (``"timestep"`` is the default
+            queue of ``timestep worker``).
         database_url: Where runs live (default: ``timestep.config`` resolution).
     """
+    if queue is not None:
+        return await _enqueue_run(
+            agent_or_name, input, session_id=session_id, run_id=run_id, context=context,
+            max_turns=max_turns, timeout=timeout, queue=queue, database_url=database_url,
+        )
     if isinstance(agent_or_name, Agent):
         name = agent_or_name.name
         try:
@@ -141,24 +153,67 @@ async def start_run(
         get_registered(name)
     else:
         raise UserError(f"start_run takes an Agent or a registered agent name, not {type(agent_or_name).__name__}.")
-    if context is not None and not isinstance(context, dict):
-        raise UserError("A durable run's context must be a JSON-like dict (it is stored and replayed).")
     settings = _runtime.launch(database_url)
-    spec: dict[str, Any] = {
-        "agent": name,
-        "input": input if isinstance(input, str) else list(input),
-        "session_id": session_id,
-        "context": context,
-        "max_turns": max_turns,
-        "timeout": timeout.to_dict() if timeout else None,
-        "database_url": settings.database.sqlalchemy_url,
-    }
+    spec = _spec(name, input, session_id, context, max_turns, timeout, settings.database.sqlalchemy_url)
     from timestep.durable._workflow import run_workflow
 
     run_id = run_id or str(uuid.uuid4())
     with SetWorkflowID(run_id):
         await DBOS.start_workflow_async(run_workflow, spec)
     return RunHandle(run_id, database_url=settings.database.sqlalchemy_url)
+
+
+def _spec(
+    name: str,
+    input: str | Sequence[TResponseInputItem],
+    session_id: str | None,
+    context: dict[str, Any] | None,
+    max_turns: int | None,
+    timeout: TimeoutPolicy | None,
+    database_url: str,
+) -> dict[str, Any]:
+    """The run workflow's only argument: plain data, so any process can start or resume it."""
+    if context is not None and not isinstance(context, dict):
+        raise UserError("A durable run's context must be a JSON-like dict (it is stored and replayed).")
+    return {
+        "agent": name,
+        "input": input if isinstance(input, str) else list(input),
+        "session_id": session_id,
+        "context": context,
+        "max_turns": max_turns,
+        "timeout": timeout.to_dict() if timeout else None,
+        "database_url": database_url,
+    }
+
+
+async def _enqueue_run(
+    agent_or_name: Agent[Any] | str,
+    input: str | Sequence[TResponseInputItem],
+    *,
+    session_id: str | None,
+    run_id: str | None,
+    context: dict[str, Any] | None,
+    max_turns: int | None,
+    timeout: TimeoutPolicy | None,
+    queue: str,
+    database_url: str | None,
+) -> RunHandle:
+    name = agent_or_name.name if isinstance(agent_or_name, Agent) else agent_or_name
+    if not isinstance(name, str) or not name:
+        raise UserError("start_run takes an Agent or a registered agent name.")
+    database = _runtime.database_for(database_url)
+    run_id = run_id or str(uuid.uuid4())
+    spec = _spec(name, input, session_id, context, max_turns, timeout, database.sqlalchemy_url)
+    options: EnqueueOptions = {
+        "workflow_name": WORKFLOW_NAME,
+        "queue_name": queue,
+        "workflow_id": run_id,
+        # One partition per conversation: the queue runs a session's runs one at a time.
+        "queue_partition_key": session_id or run_id,
+        "app_version": _runtime.application_version(),
+    }
+    await _runtime.client(database.sqlalchemy_url).enqueue_async(options, spec)
+    return RunHandle(run_id, database_url=database.sqlalchemy_url)
 
 
 async def approve(
@@ -293,11 +348,13 @@ async def stream_run(
         status = statuses[0]
         steps = await client.list_workflow_steps_async(run_id, load_output=True)
         for step in steps:
-            if step.function_id <= seen or step.completed_at_epoch_ms is None and step.error is None and step.output is None:
+            if step["function_id"] <= seen:
                 continue
+            if step["completed_at_epoch_ms"] is None and step["error"] is None:
+                break  # still running: later steps (reserved ids) must wait for it, in order
             for event in _events_of(run_id, step):
                 yield event
-            seen = step.function_id
+            seen = step["function_id"]
         if status.status in _TERMINAL:
             yield _terminal_event(run_id, status, seen + 1)
             return
@@ -356,9 +413,9 @@ def _error_text(status: WorkflowStatus) -> str | None:
 
 
 def _events_of(run_id: str, step: StepInfo) -> list[RunEvent]:
-    name, seq, output = step.function_name, step.function_id, step.output
-    if step.error is not None:
-        return [RunEvent("step_failed", run_id, seq, {"step": name, "error": str(step.error)})]
+    name, seq, output = step["function_name"], step["function_id"], step["output"]
+    if step["error"] is not None:
+        return [RunEvent("step_failed", run_id, seq, {"step": name, "error": str(step["error"])})]
     if name.startswith("model:") and isinstance(output, ModelResponse):
         return [
             RunEvent(

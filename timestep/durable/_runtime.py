@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from timestep.errors import ConfigurationError
 __all__ = [
     "DEFAULT_APP_VERSION",
     "DurableSettings",
+    "application_version",
     "client",
     "database_for",
     "current_settings",
@@ -75,6 +77,15 @@ def current_settings() -> DurableSettings | None:
     return _settings
 
 
+def application_version(explicit: str | None = None) -> str:
+    """The durable version runs are stamped with (argument > ``TIMESTEP_APP_VERSION`` > pinned)."""
+    if explicit:
+        return explicit
+    if _settings is not None:
+        return _settings.application_version
+    return os.environ.get("TIMESTEP_APP_VERSION") or DEFAULT_APP_VERSION
+
+
 def build_dbos_config(
     database: DatabaseURL,
     *,
@@ -109,6 +120,7 @@ def launch(
     executor_id: str | None = None,
     max_executor_threads: int | None = None,
     pool_size: int | None = None,
+    listen_queues: Sequence[str] | None = None,
 ) -> DurableSettings:
     """Launch DBOS in this process so it can host durable runs (idempotent).
 
@@ -119,6 +131,8 @@ def launch(
             restarted process then recovers the runs of its predecessor. Workers use unique ids.
         max_executor_threads: Bound on DBOS's thread pool (default 64).
         pool_size: System-database connection pool size (default 40).
+        listen_queues: Dequeue only from these queues (workers); DBOS's internal queue is
+            always served.
     """
     global _settings
     with _lock:
@@ -145,6 +159,8 @@ def launch(
             pool_size=pool_size,
         )
         DBOS(config=config)
+        if listen_queues is not None:
+            DBOS.listen_queues(list(listen_queues))
         DBOS.launch()
         _settings = DurableSettings(
             database=database,
@@ -155,7 +171,7 @@ def launch(
         return _settings
 
 
-def shutdown(workflow_completion_timeout_sec: float = 0) -> None:
+def shutdown(workflow_completion_timeout_sec: int = 0) -> None:
     """Stop DBOS in this process (parked runs stay parked in the database)."""
     global _settings
     with _lock:

@@ -11,21 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
-import threading
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-import psycopg
 from agents.items import TResponseInputItem
 from agents.memory import SessionABC
 from dbos import DBOS
 
-from timestep.config import DatabaseURL, resolve_database_url
+from timestep.config import resolve_database_url
+from timestep.durable._sql import SyncSQL
 
 __all__ = ["DurableSession", "SQLSession"]
-
-T = TypeVar("T")
 
 _POSTGRES_DDL = """
 CREATE TABLE IF NOT EXISTS timestep_session_items (
@@ -53,58 +48,11 @@ CREATE UNIQUE INDEX IF NOT EXISTS idx_timestep_session_items_op ON timestep_sess
 CREATE INDEX IF NOT EXISTS idx_timestep_session_items_session ON timestep_session_items (session_id, id);
 """
 
-_ready: set[str] = set()
-_ready_lock = threading.Lock()
-
-
-class _SessionDB:
-    """Synchronous access to the session table; callers run it in a worker thread."""
-
-    def __init__(self, database: DatabaseURL) -> None:
-        self.database = database
-
-    def run(self, fn: Callable[[Any, str], T]) -> T:
-        """Run ``fn(cursor_like, placeholder)`` in one transaction."""
-        self._ensure_table()
-        if self.database.dialect == "postgresql":
-            assert self.database.libpq_url is not None
-            with psycopg.connect(self.database.libpq_url) as conn, conn.transaction():
-                return fn(conn, "%s")
-        assert self.database.sqlite_path is not None
-        conn = sqlite3.connect(self.database.sqlite_path, timeout=30, isolation_level=None)
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            result = fn(conn, "?")
-            conn.execute("COMMIT")
-            return result
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        finally:
-            conn.close()
-
-    def _ensure_table(self) -> None:
-        key = self.database.sqlalchemy_url
-        if key in _ready:
-            return
-        with _ready_lock:
-            if key in _ready:
-                return
-            if self.database.dialect == "postgresql":
-                assert self.database.libpq_url is not None
-                with psycopg.connect(self.database.libpq_url, autocommit=True) as conn:
-                    # Serialize first use across processes: concurrent CREATE ... IF NOT EXISTS races.
-                    with conn.transaction():
-                        conn.execute("SELECT pg_advisory_xact_lock(hashtext('timestep_session_items'))")
-                        conn.execute(_POSTGRES_DDL)  # type: ignore[arg-type]
-            else:
-                assert self.database.sqlite_path is not None
-                conn = sqlite3.connect(self.database.sqlite_path, timeout=30)
-                try:
-                    conn.executescript(_SQLITE_DDL)
-                finally:
-                    conn.close()
-            _ready.add(key)
+def _plain(value: Any) -> Any:
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        return dump(mode="json", exclude_none=True)
+    raise TypeError(f"cannot store {type(value).__name__} in a session")
 
 
 def _decode(raw: Any) -> TResponseInputItem:
@@ -119,7 +67,12 @@ class SQLSession(SessionABC):
 
     def __init__(self, session_id: str, database_url: str | None = None) -> None:
         self.session_id = session_id
-        self._db = _SessionDB(resolve_database_url(database_url))
+        self._db = SyncSQL(
+            resolve_database_url(database_url),
+            name="sessions",
+            postgres_ddl=_POSTGRES_DDL,
+            sqlite_ddl=_SQLITE_DDL,
+        )
 
     async def get_items(self, limit: int | None = None) -> list[TResponseInputItem]:
         def read(conn: Any, p: str) -> list[TResponseInputItem]:
@@ -143,7 +96,7 @@ class SQLSession(SessionABC):
                 conn.execute(
                     f"INSERT INTO timestep_session_items (session_id, op_key, item_data) "
                     f"VALUES ({p}, {p}, {p}) ON CONFLICT (op_key) DO NOTHING",
-                    (self.session_id, key, json.dumps(item)),
+                    (self.session_id, key, json.dumps(item, default=_plain)),
                 )
 
         await asyncio.to_thread(self._db.run, write)

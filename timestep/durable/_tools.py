@@ -13,6 +13,7 @@ from typing import Any
 from agents.tool import FunctionTool
 from agents.tool_context import ToolContext
 from dbos import DBOS
+from dbos._core import StepOptions
 
 from timestep.durable._scope import current_scope
 from timestep.errors import UserError
@@ -53,13 +54,13 @@ class DurableToolInvoker:
 
         # The call id is part of the name: it is fixed by the recorded model output, so replays
         # see the same name, and stream_run can tell which call an output belongs to.
-        options: dict[str, Any] = {"name": f"tool:{self.tool_name}#{ctx.tool_call_id}"}
+        options: StepOptions = {"name": f"tool:{self.tool_name}#{ctx.tool_call_id}"}
         reservation = scope.reservations.pop(ctx.tool_call_id, None)
         if reservation is not None:
-            return await reservation.run_async(options, invoke)  # type: ignore[arg-type]
+            return await reservation.run_async(options, invoke)
         # No reservation: a call the model did not emit in this run's record (cannot happen for
         # SDK-driven calls); a sequential step is still durable.
-        return await DBOS.run_step_async(options, invoke)  # type: ignore[arg-type]
+        return await DBOS.run_step_async(options, invoke)
 
 
 def durable_function_tool(tool: FunctionTool) -> FunctionTool:

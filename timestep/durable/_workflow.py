@@ -158,13 +158,14 @@ async def _wait_for_decisions(
     deadline: float | None = None
     if policy.after_seconds is not None:
         after = float(policy.after_seconds)
-        deadline = await DBOS.run_step_async({"name": "approval.deadline"}, lambda: time.time() + after)
+        deadline = await DBOS.run_step_async({"name": "approval.deadline"}, _deadline, after)
     while len(decided) < len(items):
         timeout = _WAIT_CHUNK_SECONDS
         if deadline is not None:
             # Measured inside a step so a replay sees the same value as the first execution.
+            due: float = deadline
             timeout = await DBOS.run_step_async(
-                {"name": "approval.remaining"}, lambda: max(0.0, deadline - time.time())
+                {"name": "approval.remaining"}, _remaining, due
             )
         failpoint("before_recv")
         message = await DBOS.recv_async(DECISION_TOPIC, timeout_seconds=max(timeout, 0.001))
@@ -190,6 +191,14 @@ async def _wait_for_decisions(
         if remaining:
             await _publish(status="waiting_approval", pending=remaining, decided=scope.decisions)
     return decided
+
+
+def _deadline(after: float) -> float:
+    return time.time() + after
+
+
+def _remaining(deadline: float) -> float:
+    return max(0.0, deadline - time.time())
 
 
 def _apply_decision(
