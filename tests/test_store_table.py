@@ -19,6 +19,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 
 from timestep.config import resolve_database_url
 from timestep.errors import (
@@ -28,8 +29,7 @@ from timestep.errors import (
     TimestepError,
     UserError,
 )
-from timestep.state import PYTHON_WRITER, SnapshotRow, SnapshotTable
-from timestep.state import _migrations
+from timestep.state import PYTHON_WRITER, SnapshotRow, SnapshotTable, _migrations
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -330,7 +330,7 @@ async def test_postgres_schema_matches_the_typescript_package(postgres_url: str)
                     WHERE t.typname = 'run_state_type_enum' ORDER BY e.enumsortorder"""
             )
         ]
-        indexes = dict(
+        indexes: dict[str, str] = dict(
             conn.execute(
                 "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'run_states'"
             ).fetchall()
@@ -440,7 +440,7 @@ def run_typescript_ddl(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         for statement in TYPESCRIPT_DDL:
             try:
-                conn.execute(statement)  # type: ignore[arg-type]
+                conn.execute(statement)
             except psycopg.errors.DuplicateObject:
                 pass  # what schema.ts ignores ("already exists")
 
@@ -452,7 +452,7 @@ async def test_shares_a_database_with_the_typescript_package(postgres_url: str) 
         conn.execute(
             "INSERT INTO run_states (run_id, state_type, schema_version, state_data, is_active) "
             "VALUES (%s, %s, %s, %s, true)",
-            ("sess", "checkpoint", "1.0", psycopg.types.json.Jsonb(js_state(3))),
+            ("sess", "checkpoint", "1.0", Jsonb(js_state(3))),
         )
     async with SnapshotTable(postgres_url) as table:
         assert await table.migrate() == [1, 2]
@@ -477,7 +477,7 @@ async def test_a_node_style_insert_is_read_back(postgres_url: str) -> None:
             conn.execute(
                 "INSERT INTO run_states (run_id, state_type, schema_version, state_data, "
                 "is_active) VALUES (%s, 'interrupted', '1.22', %s, true)",
-                ("n1", psycopg.types.json.Jsonb(js_state(5))),
+                ("n1", Jsonb(js_state(5))),
             )
         row = await table.get("n1")
         assert row.state_type == "interrupted" and row.writer is None and not row.has_native
