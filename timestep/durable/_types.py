@@ -71,6 +71,8 @@ class RunInfo:
     error: str | None = None
     created_at: float | None = None
     updated_at: float | None = None
+    #: Every decision applied so far: call id -> ``"approve"`` or ``"reject"``.
+    decisions: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -84,6 +86,7 @@ class RunInfo:
             "error": self.error,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
+            "decisions": dict(self.decisions),
         }
 
 
