@@ -1,0 +1,1 @@
+"""Helpers for the cross-language snapshot tests (Python driver, Node runner, scenarios)."""

@@ -1,0 +1,204 @@
+"""Python half of the cross-language scenarios (the Node half is tests/node/crosslang.mjs).
+
+A *job* runs one side of a hop: start from input or from a JS-form snapshot, apply a list of
+actions (``"run"`` or ``{"decide": [...]}``), and report what happened plus the JS-form
+snapshot of where it stopped. Both halves implement the same job format and the same fake model
+(scenarios.json), so a test can hand a job's output state to the other language.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agents import (
+    Agent,
+    GuardrailFunctionOutput,
+    RunConfig,
+    RunContextWrapper,
+    Runner,
+    RunResult,
+    RunResultStreaming,
+    RunState,
+    function_tool,
+    handoff,
+    input_guardrail,
+    output_guardrail,
+    set_trace_processors,
+    set_tracing_disabled,
+)
+from agents.testing import ModelCall, ModelStep, ScriptedModel
+from agents.usage import Usage
+from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage, ResponseOutputText
+
+from timestep.state.codec import decode_js, encode_js
+
+SCENARIOS: dict[str, Any] = json.loads((Path(__file__).with_name("scenarios.json")).read_text())
+Job = dict[str, Any]
+
+
+@dataclass
+class Recorder:
+    executed: list[dict[str, Any]] = field(default_factory=list)
+    seen_outputs: list[str] = field(default_factory=list)  # last tool output per model call
+
+
+def _tool_outputs(items: Any) -> list[str]:
+    if not isinstance(items, list):
+        return []
+    return [
+        str(i.get("output"))
+        for i in items
+        if isinstance(i, dict) and i.get("type") == "function_call_output"
+    ]
+
+
+def make_model(scenario: str, recorder: Recorder) -> ScriptedModel:
+    steps = SCENARIOS[scenario]["steps"]
+
+    def respond(call: ModelCall) -> ModelStep:
+        outputs = _tool_outputs(call.input)
+        k = len(outputs)
+        recorder.seen_outputs.append(outputs[-1] if outputs else "")
+        step = steps[k]
+        usage = Usage(requests=1, input_tokens=10 * (k + 1), output_tokens=5, total_tokens=10 * (k + 1) + 5)
+        if "call" in step:
+            spec = step["call"]
+            arguments = spec.get("args_json") or json.dumps(spec["args"], separators=(",", ":"))
+            item: Any = ResponseFunctionToolCall(
+                type="function_call",
+                id=f"fc_{spec['call_id']}",
+                call_id=spec["call_id"],
+                name=spec["name"],
+                arguments=arguments,
+                status="completed",
+            )
+        else:
+            text = f"final: {outputs[-1] if outputs else ''}"
+            item = ResponseOutputMessage(
+                type="message",
+                id=f"msg_{k}",
+                role="assistant",
+                status="completed",
+                content=[ResponseOutputText(type="output_text", text=text, annotations=[])],
+            )
+        return ModelStep(output=[item], usage=usage, response_id=f"resp_{k}")
+
+    return ScriptedModel([ModelStep.respond(respond) for _ in range(12)])
+
+
+def make_agents(scenario: str, recorder: Recorder) -> dict[str, Agent[Any]]:
+    """The agent graph both languages build: Triage --handoff--> Mailer(send_email)."""
+    model = make_model(scenario, recorder)
+
+    @function_tool(needs_approval=True)
+    def send_email(
+        ctx: RunContextWrapper[Any],
+        to: str,
+        subject: str,
+        priority: float | None = None,
+        ttl: float | None = None,
+        tags: list[Any] | None = None,
+    ) -> str:
+        """Send an email."""
+        user = ctx.context.get("user_id") if isinstance(ctx.context, dict) else None
+        recorder.executed.append({"to": to, "subject": subject, "user": user})
+        return f"sent:{to}:{subject}"
+
+    @input_guardrail
+    async def no_secrets(ctx: RunContextWrapper[Any], agent: Agent[Any], data: Any) -> GuardrailFunctionOutput:
+        return GuardrailFunctionOutput(output_info={"checked": 1}, tripwire_triggered=False)
+
+    @output_guardrail
+    async def polite(ctx: RunContextWrapper[Any], agent: Agent[Any], output: Any) -> GuardrailFunctionOutput:
+        return GuardrailFunctionOutput(output_info={"polite": True}, tripwire_triggered=False)
+
+    mailer: Agent[Any] = Agent(
+        name="Mailer", instructions="Send email.", model=model, tools=[send_email], output_guardrails=[polite]
+    )
+    triage: Agent[Any] = Agent(
+        name="Triage",
+        instructions="Route.",
+        model=model,
+        handoffs=[handoff(mailer, tool_name_override="transfer_to_mailer")],
+        input_guardrails=[no_secrets],
+    )
+    return {"Mailer": mailer, "Triage": triage}
+
+
+def _apply(state: RunState[Any], decisions: Sequence[dict[str, Any]]) -> None:
+    pending = state.get_interruptions()
+    assert len(pending) == len(decisions), f"{len(pending)} interruptions, {len(decisions)} decisions"
+    for item, decision in zip(pending, decisions, strict=True):
+        if decision["kind"] == "approve":
+            state.approve(item, always_approve=bool(decision.get("always")))
+        else:
+            state.reject(item, always_reject=bool(decision.get("always")), rejection_message=decision.get("message"))
+
+
+async def _run(agent: Agent[Any], input: Any, job: Job) -> RunResult | RunResultStreaming:
+    config = RunConfig(tracing_disabled=not job.get("trace"))
+    kwargs: dict[str, Any] = {"run_config": config}
+    if not isinstance(input, RunState):
+        kwargs["context"] = job.get("context")
+    if job.get("stream"):
+        streamed = Runner.run_streamed(agent, input, **kwargs)
+        async for _ in streamed.stream_events():
+            pass
+        return streamed
+    return await Runner.run(agent, input, **kwargs)
+
+
+@contextmanager
+def tracing(enabled: bool) -> Iterator[None]:
+    """Tracing on for one job (conftest disables it globally), with no exporter."""
+    if not enabled:
+        yield
+        return
+    set_trace_processors([])  # tests never export traces
+    set_tracing_disabled(False)
+    try:
+        yield
+    finally:
+        set_tracing_disabled(True)
+
+
+async def drive(job: Job) -> dict[str, Any]:
+    """Run one job (see module docstring) and report it."""
+    with tracing(bool(job.get("trace"))):
+        return await _drive(job)
+
+
+async def _drive(job: Job) -> dict[str, Any]:
+    recorder = Recorder()
+    agents = make_agents(job["scenario"], recorder)
+    start = agents[SCENARIOS[job["scenario"]]["start"]]
+    state: RunState[Any] | None = None
+    result: RunResult | RunResultStreaming | None = None
+    if job.get("state") is not None:
+        state = await decode_js(start, job["state"])
+    for action in job["actions"]:
+        if action == "run":
+            result = await _run(start, state if state is not None else job.get("input", "Please send it."), job)
+            state = result.to_state()
+        else:
+            assert state is not None
+            _apply(state, action["decide"])
+    assert state is not None
+    native = state.to_json()
+    return {
+        "state": json.dumps(encode_js(state), ensure_ascii=False),
+        "native": native,
+        "final_output": result.final_output if result is not None and not state.get_interruptions() else None,
+        "interruptions": [
+            {"call_id": i.call_id, "name": i.name, "arguments": i.arguments} for i in state.get_interruptions()
+        ],
+        "executed": recorder.executed,
+        "seen_outputs": recorder.seen_outputs,
+        "usage": native["context"]["usage"],
+        "trace_id": (native.get("trace") or {}).get("id"),
+    }

@@ -1,0 +1,191 @@
+// Node half of the cross-language scenarios (the Python half is tests/crosslang/py_driver.py).
+//
+// Usage: node tests/node/crosslang.mjs < jobs.json > reports.json
+// A job runs one side of a hop with the real @openai/agents-core 0.20.0: start from input or
+// from a snapshot string (RunState.fromString), apply actions ("run" or {decide: [...]}), and
+// report what happened plus state.toString(). Jobs are batched so Node starts once per phase.
+import { readFileSync } from 'node:fs';
+import {
+  Agent,
+  RunState,
+  Usage,
+  handoff,
+  run,
+  setTraceProcessors,
+  setTracingDisabled,
+  tool,
+} from '@openai/agents-core';
+
+const SCENARIOS = JSON.parse(
+  readFileSync(new URL('../crosslang/scenarios.json', import.meta.url), 'utf8'),
+);
+
+function textOf(output) {
+  return typeof output === 'string' ? output : (output?.text ?? JSON.stringify(output));
+}
+
+// Same script as the Python fake model: step k = number of tool results already in the input.
+class ScenarioModel {
+  constructor(steps, recorder) {
+    this.steps = steps;
+    this.recorder = recorder;
+  }
+
+  respond(request) {
+    const input = Array.isArray(request.input) ? request.input : [];
+    const outputs = input.filter((i) => i.type === 'function_call_result').map((i) => textOf(i.output));
+    const k = outputs.length;
+    this.recorder.seenOutputs.push(outputs.length ? outputs[outputs.length - 1] : '');
+    const step = this.steps[k];
+    const usage = { requests: 1, inputTokens: 10 * (k + 1), outputTokens: 5, totalTokens: 10 * (k + 1) + 5 };
+    let item;
+    if (step.call) {
+      item = {
+        type: 'function_call',
+        id: `fc_${step.call.call_id}`,
+        callId: step.call.call_id,
+        name: step.call.name,
+        arguments: step.call.args_json ?? JSON.stringify(step.call.args),
+        status: 'completed',
+      };
+    } else {
+      item = {
+        type: 'message',
+        id: `msg_${k}`,
+        role: 'assistant',
+        status: 'completed',
+        content: [{ type: 'output_text', text: `final: ${outputs.length ? outputs[outputs.length - 1] : ''}` }],
+      };
+    }
+    return { usage, output: [item], responseId: `resp_${k}` };
+  }
+
+  async getResponse(request) {
+    const { usage, output, responseId } = this.respond(request);
+    return { usage: new Usage(usage), output, responseId };
+  }
+
+  async *getStreamedResponse(request) {
+    const { usage, output, responseId } = this.respond(request);
+    yield { type: 'response_started' };
+    for (const item of output) {
+      if (item.type === 'message') yield { type: 'output_text_delta', delta: item.content[0].text };
+    }
+    yield { type: 'response_done', response: { id: responseId, usage, output } };
+  }
+}
+
+function makeAgents(scenario, recorder) {
+  const model = new ScenarioModel(SCENARIOS[scenario].steps, recorder);
+  const sendEmail = tool({
+    name: 'send_email',
+    description: 'Send an email.',
+    parameters: {
+      type: 'object',
+      properties: {
+        to: { type: 'string' },
+        subject: { type: 'string' },
+        priority: { type: ['number', 'null'] },
+        ttl: { type: ['number', 'null'] },
+        tags: { type: ['array', 'null'], items: {} },
+      },
+      required: ['to', 'subject'],
+      additionalProperties: false,
+    },
+    strict: false,
+    needsApproval: true,
+    execute: async (args, runContext) => {
+      recorder.executed.push({ to: args.to, subject: args.subject, user: runContext?.context?.user_id ?? null });
+      return `sent:${args.to}:${args.subject}`;
+    },
+  });
+  const mailer = new Agent({
+    name: 'Mailer',
+    instructions: 'Send email.',
+    model,
+    tools: [sendEmail],
+    outputGuardrails: [
+      { name: 'polite', execute: async () => ({ tripwireTriggered: false, outputInfo: { polite: true } }) },
+    ],
+  });
+  const triage = new Agent({
+    name: 'Triage',
+    instructions: 'Route.',
+    model,
+    handoffs: [handoff(mailer, { toolNameOverride: 'transfer_to_mailer' })],
+    inputGuardrails: [
+      { name: 'no_secrets', execute: async () => ({ tripwireTriggered: false, outputInfo: { checked: 1 } }) },
+    ],
+  });
+  return { Mailer: mailer, Triage: triage };
+}
+
+function apply(state, decisions) {
+  const pending = state.getInterruptions();
+  if (pending.length !== decisions.length) {
+    throw new Error(`${pending.length} interruptions, ${decisions.length} decisions`);
+  }
+  pending.forEach((item, n) => {
+    const d = decisions[n];
+    if (d.kind === 'approve') state.approve(item, { alwaysApprove: Boolean(d.always) });
+    else state.reject(item, { alwaysReject: Boolean(d.always), ...(d.message ? { message: d.message } : {}) });
+  });
+}
+
+async function runOnce(agent, input, job) {
+  const options = input instanceof RunState ? {} : { context: job.context ?? undefined };
+  if (job.stream) {
+    const result = await run(agent, input, { ...options, stream: true });
+    for await (const _event of result) {
+      // drain
+    }
+    await result.completed;
+    return result;
+  }
+  return run(agent, input, options);
+}
+
+async function drive(job) {
+  setTracingDisabled(!job.trace);
+  const recorder = { executed: [], seenOutputs: [] };
+  const agents = makeAgents(job.scenario, recorder);
+  const start = agents[SCENARIOS[job.scenario].start];
+  let state = job.state != null ? await RunState.fromString(start, job.state) : undefined;
+  let result;
+  for (const action of job.actions) {
+    if (action === 'run') {
+      result = await runOnce(start, state ?? job.input ?? 'Please send it.', job);
+      state = result.state;
+    } else {
+      apply(state, action.decide);
+    }
+  }
+  const text = state.toString();
+  const native = JSON.parse(text);
+  const interruptions = state.getInterruptions();
+  return {
+    state: text,
+    native,
+    final_output: result && interruptions.length === 0 ? (result.finalOutput ?? null) : null,
+    interruptions: interruptions.map((i) => ({ call_id: i.rawItem.callId, name: i.rawItem.name, arguments: i.rawItem.arguments })),
+    executed: recorder.executed,
+    seen_outputs: recorder.seenOutputs,
+    usage: native.context.usage,
+    trace_id: native.trace?.id ?? null,
+  };
+}
+
+setTraceProcessors([]); // never export traces from tests
+
+let raw = '';
+process.stdin.setEncoding('utf8');
+for await (const chunk of process.stdin) raw += chunk;
+const reports = [];
+for (const job of JSON.parse(raw)) {
+  try {
+    reports.push(await drive(job));
+  } catch (error) {
+    reports.push({ error: `${error?.name ?? 'Error'}: ${error?.message ?? String(error)}`, stack: error?.stack ?? null });
+  }
+}
+process.stdout.write(JSON.stringify(reports));

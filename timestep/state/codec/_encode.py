@@ -1,0 +1,251 @@
+"""Python RunState (openai-agents 0.24.0, schema 1.21) -> JS RunState JSON (agents-core 0.20.0,
+schema 1.22).
+
+The encoder reads the SDK's own ``RunState.to_json()`` (so it sees exactly what Python would
+persist), refuses anything outside the supported subset by name, translates the rest, and
+recomputes everything that is identity-bound in JS: tool state keys, approval bindings,
+completed-invocation records with their evidence, and the trace's agent span.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from agents import RunState
+
+from timestep.state.codec import _approvals, _guardrails, _processed, _raw_items, _trace, _usage
+from timestep.state.codec._calls import index_calls, js_completion_records
+from timestep.state.codec._common import (
+    JsonObject,
+    agent_name,
+    agent_ref,
+    as_list,
+    as_object,
+    refuse,
+)
+from timestep.state.codec._run_items import ItemContext
+from timestep.state.codec._run_items import py_to_js as item_py_to_js
+from timestep.state.codec._state_type import py_state_type
+from timestep.state.codec._versions import JS_SCHEMA_VERSION
+
+__all__ = ["encode_js", "encode_py_json"]
+
+# Python-only bookkeeping that must be empty/unset for a snapshot to cross (feature, check).
+_PY_REFUSED_FIELDS: tuple[tuple[str, str], ...] = (
+    ("pending_input", "pending input (RunState.add_input)"),
+    ("conversation_id", "server-managed conversations (conversation_id)"),
+    ("previous_response_id", "server-managed conversations (previous_response_id)"),
+    ("auto_previous_response_id", "server-managed conversations (auto_previous_response_id)"),
+    ("pending_session_write", "pending session writes"),
+    ("terminal_unrecoverable", "unsettled session writes of a finished turn"),
+    ("sandbox", "sandbox agents"),
+    ("nested_history_owned_session_item_refs", "agents-as-tools (nested runs)"),
+)
+
+
+def encode_js(state: RunState[Any], *, now: datetime | None = None) -> JsonObject:
+    """See :func:`timestep.state.codec.encode_js`."""
+    return encode_py_json(state.to_json(), state_type=py_state_type(state), now=now)
+
+
+def _refuse_unsupported(py: Mapping[str, Any]) -> None:
+    for key, feature in _PY_REFUSED_FIELDS:
+        if py.get(key):
+            refuse(feature, f"{key} is set")
+    context = as_object(py.get("context"), "context")
+    meta = as_object(context.get("context_meta") or {}, "context.context_meta")
+    if meta.get("serialized_via", "mapping") not in ("mapping", "none"):
+        refuse(
+            "non-mapping contexts",
+            f"the context is a {meta.get('original_type')!r}; JS can only restore a JSON object",
+        )
+    try:
+        json.dumps(context.get("context"), allow_nan=False)
+    except (TypeError, ValueError):
+        refuse("non-JSON context values", "the context mapping holds values JSON cannot carry")
+    if context.get("tool_input") is not None:
+        refuse("agents-as-tools (nested runs)", "context.tool_input is set")
+    _guardrails.refuse_tool_guardrail_results(
+        [(k, py.get(k)) for k in ("tool_input_guardrail_results", "tool_output_guardrail_results")]
+    )
+    step = py.get("current_step") or {}
+    if (step.get("data") or {}).get("response_accepted"):
+        refuse("server-accepted response checkpoints", "current_step.data.response_accepted is set")
+
+
+def _py_call_names(py: Mapping[str, Any]) -> dict[str, str]:
+    """call id -> tool name from every function call Python stored (JS outputs need names)."""
+    raws: list[Any] = []
+    if isinstance(py.get("original_input"), list):
+        raws += py["original_input"]
+    for response in py.get("model_responses") or []:
+        raws += response.get("output") or []
+    lpr = py.get("last_processed_response") or {}
+    for item in [*(py.get("generated_items") or []), *(lpr.get("new_items") or [])]:
+        raws.append(item.get("raw_item"))
+    return {
+        str(raw["call_id"]): str(raw.get("name"))
+        for raw in raws
+        if isinstance(raw, Mapping) and raw.get("type") == "function_call" and raw.get("call_id")
+    }
+
+
+def _final_output(generated: list[JsonObject]) -> str:
+    """The final output JS keeps in ``next_step_final_output`` (Python does not store it)."""
+    if not generated:
+        return ""
+    last = generated[-1]
+    if last["type"] == "message_output_item":
+        return "".join(
+            p.get("text", "") for p in last["rawItem"]["content"] if p["type"] == "output_text"
+        )
+    output = last.get("output")
+    return output if isinstance(output, str) else json.dumps(output)
+
+
+def encode_py_json(
+    py: Mapping[str, Any], *, state_type: str, now: datetime | None = None
+) -> JsonObject:
+    """Translate a Python ``RunState.to_json()`` payload (the encoder's core, pure JSON)."""
+    _refuse_unsupported(py)
+    call_names = _py_call_names(py)
+    py_context = as_object(py.get("context"), "context")
+    ctx = ItemContext(
+        call_names=call_names, rejected_call_ids=_approvals.py_rejected_call_ids(py_context)
+    )
+
+    def item(value: Any, where: str) -> JsonObject:
+        return item_py_to_js(value, where, ctx)
+
+    def raw(value: Any, where: str) -> JsonObject:
+        return _raw_items.py_to_js(value, where, call_names)
+
+    current_agent = agent_name(py.get("current_agent"), "current_agent")
+    original = py.get("original_input")
+    generated = [
+        item(v, f"generated_items[{n}]")
+        for n, v in enumerate(as_list(py.get("generated_items") or [], "generated_items"))
+    ]
+    responses = [
+        {
+            "usage": _usage.py_to_js(
+                r.get("usage") or {}, f"model_responses[{n}].usage", include_entries=False
+            ),
+            "output": [
+                raw(o, f"model_responses[{n}].output[{m}]")
+                for m, o in enumerate(r.get("output") or [])
+            ],
+            **({"responseId": r["response_id"]} if r.get("response_id") else {}),
+            **({"requestId": r["request_id"]} if r.get("request_id") else {}),
+        }
+        for n, r in enumerate(
+            as_object(r, "model_responses[]")
+            for r in as_list(py.get("model_responses") or [], "model_responses")
+        )
+    ]
+    lpr = py.get("last_processed_response")
+    processed = (
+        _processed.py_to_js(as_object(lpr, "last_processed_response"), item, call_names)
+        if lpr
+        else None
+    )
+
+    step = py.get("current_step")
+    interrupted = state_type == "interrupted"
+    interruptions: list[JsonObject] = []
+    js_step: JsonObject | None = None
+    if step and step.get("type") == "next_step_interruption":
+        data = as_object(step.get("data") or {}, "current_step.data")
+        interruptions = [
+            item(v, f"current_step.interruptions[{n}]")
+            for n, v in enumerate(data.get("interruptions") or [])
+        ]
+        js_step = {"type": "next_step_interruption", "data": {"interruptions": interruptions}}
+    elif step and step.get("type") == "next_step_run_again":
+        js_step = {"type": "next_step_run_again"}
+    elif state_type == "final":
+        js_step = {"type": "next_step_final_output", "output": _final_output(generated)}
+
+    calls = index_calls(
+        generated,
+        processed["newItems"] if processed else [],
+        [(f["toolCall"], current_agent) for f in (processed or {}).get("functions", [])],
+        [o for r in responses for o in r["output"]],
+    )
+    pending = {i["rawItem"]["callId"]: (i["agent"]["name"], i["toolName"]) for i in interruptions}
+    function_approvals, approval_invocations = _approvals.py_to_js(py_context, calls, pending)
+
+    js_context: JsonObject = {
+        "usage": _usage.py_to_js(py_context.get("usage") or {}, "context.usage"),
+        "approvals": {},
+    }
+    if function_approvals:
+        js_context["functionApprovals"] = function_approvals
+    js_context["approvalInvocations"] = approval_invocations
+    js_context["context"] = dict(py_context.get("context") or {})  # JS requires an object
+
+    trace, span = _trace.py_to_js(py.get("trace"), current_agent, now)
+    tracker = {
+        agent_name({"name": name}, "tool_use_tracker"): list(dict.fromkeys(tools))
+        for name, tools in as_object(py.get("tool_use_tracker") or {}, "tool_use_tracker").items()
+    }
+    turn = py.get("current_turn", 0)
+    out: JsonObject = {
+        "$schemaVersion": JS_SCHEMA_VERSION,
+        "currentTurn": turn,
+        "currentAgent": agent_ref(current_agent),
+        "originalInput": original
+        if isinstance(original, str)
+        else [
+            raw(v, f"original_input[{n}]")
+            for n, v in enumerate(as_list(original, "original_input"))
+        ],
+        "modelResponses": responses,
+        "context": js_context,
+        "toolUseTracker": tracker,
+        "maxTurns": py.get("max_turns"),
+        "currentAgentSpan": span,
+        # After a model response JS marks the agent run active, so a resume emits no second
+        # agent_start (run.js); Python always writes ``no_active_agent_run: true``.
+        "noActiveAgentRun": not responses,
+        "inputGuardrailResults": _guardrails.convert_results(
+            py.get("input_guardrail_results"), "input", "input_guardrail_results"
+        ),
+        # JS refuses to resume without it (run.js); Python only checkpoints after the initial
+        # input guardrails of turn 1 passed (a tripwire raises instead of returning a state).
+        "initialInputGuardrailsCompleted": turn > 0,
+        "outputGuardrailResults": _guardrails.convert_results(
+            py.get("output_guardrail_results"), "output", "output_guardrail_results"
+        ),
+        "toolInputGuardrailResults": [],
+        "toolOutputGuardrailResults": [],
+        "currentTurnInProgress": interrupted,
+    }
+    if js_step is not None:
+        out["currentStep"] = js_step
+    if responses:
+        out["lastModelResponse"] = responses[-1]
+    out["generatedItems"] = generated
+    ownership = py.get("current_response_generated_item_ownership")
+    if interrupted and isinstance(ownership, Mapping) and processed:
+        out["currentResponseGeneratedItemOwnership"] = {
+            "generatedItemStartIndex": ownership.get("start"),
+            "generatedItemEndIndexExclusive": ownership.get("end"),
+            "interruptionGeneratedItemIndexes": list(ownership.get("interruptions") or []),
+            "toolOutputGuardrailResultStartIndex": 0,
+        }
+    out["pendingAgentToolRuns"] = {}
+    out["pendingAgentToolRunAliases"] = {}
+    if processed is not None:
+        out["lastProcessedResponse"] = processed
+    # Session bookkeeping does not cross languages (sessions are per-SDK): 0 = nothing of this
+    # turn persisted yet by the resuming side.
+    out["currentTurnPersistedItemCount"] = 0
+    out.update(js_completion_records(generated))
+    if py.get("reasoning_item_id_policy") in ("preserve", "omit"):
+        out["reasoningItemIdPolicy"] = py["reasoning_item_id_policy"]
+    out["trace"] = trace
+    return out
