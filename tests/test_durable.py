@@ -65,13 +65,9 @@ async def wait_for_status(run_id: str, status: str, timeout: float = 30) -> time
         await asyncio.sleep(0.05)
 
 
-def step_names(run_id: str) -> list[str]:
-    return [s["function_name"] for s in DBOS.list_workflow_steps(run_id)]  # type: ignore[index]
-
-
 async def step_names_async(run_id: str) -> list[str]:
     steps = await DBOS.list_workflow_steps_async(run_id)
-    return [s.function_name for s in steps]
+    return [s["function_name"] for s in steps]
 
 
 async def test_every_turn_and_tool_call_is_a_step(durable: str) -> None:

@@ -346,19 +346,42 @@ async def stream_run(
             workflow_ids=[run_id], load_input=False, load_output=True
         )
         status = statuses[0]
+        terminal = status.status in _TERMINAL
         steps = await client.list_workflow_steps_async(run_id, load_output=True)
-        for step in steps:
-            if step["function_id"] <= seen:
-                continue
-            if step["completed_at_epoch_ms"] is None and step["error"] is None:
-                break  # still running: later steps (reserved ids) must wait for it, in order
+        for step in _deliverable(steps, seen, terminal):
             for event in _events_of(run_id, step):
                 yield event
             seen = step["function_id"]
-        if status.status in _TERMINAL:
+        if terminal:
             yield _terminal_event(run_id, status, seen + 1)
             return
         await asyncio.sleep(poll_interval)
+
+
+def _deliverable(steps: list[StepInfo], seen: int, terminal: bool) -> list[StepInfo]:
+    """The steps after ``seen`` that can be delivered now, in step-id order.
+
+    Tool calls run at step ids reserved before they start, so a step row can appear after rows
+    with higher ids (a status event written while the tool still runs), and a reservation for a
+    call that then needed approval is never used. A missing id therefore holds back delivery
+    until it is settled: the run ended, or a later model or snapshot step exists (the SDK starts
+    those only once every tool call of the turn has finished).
+    """
+    present = {step["function_id"]: step for step in steps}
+    settled_below = max(
+        (s["function_id"] for s in steps
+         if s["function_name"].startswith("model:") or s["function_name"] == "snapshot"),
+        default=0,
+    )
+    out: list[StepInfo] = []
+    for function_id in range(seen + 1, max(present, default=0) + 1):
+        step = present.get(function_id)
+        if step is None:
+            if terminal or function_id < settled_below:
+                continue  # an unused reservation: nothing will ever be written here
+            break
+        out.append(step)
+    return out
 
 
 async def _load(run_id: str, database_url: str | None) -> tuple[RunInfo, dict[str, Any] | None]:
