@@ -498,3 +498,13 @@ async def test_connection_errors_name_the_host_but_never_the_password() -> None:
     rendered = "".join(traceback.format_exception(info.value))
     assert "s3cr3t-pw" not in rendered and "s3cr3t-pw" not in repr(info.value)
     await table.close()
+
+
+async def test_a_password_given_as_a_query_parameter_is_masked_too() -> None:
+    table = SnapshotTable("postgresql://alice@127.0.0.1:1/db?password=qp-s3cret&connect_timeout=3")
+    with pytest.raises(SnapshotError) as info:
+        await table.active("k")
+    rendered = "".join(traceback.format_exception(info.value))
+    assert "password=***" in str(info.value)
+    assert "qp-s3cret" not in rendered and "qp-s3cret" not in repr(table)
+    await table.close()

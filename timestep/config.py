@@ -9,6 +9,7 @@ code that opens it). One database holds DBOS's tables, ``run_states`` and conver
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,15 +120,18 @@ def parse_database_url(raw: str) -> DatabaseURL:
 
 
 def redact_url(url: str) -> str:
-    """Mask the password of a URL (``postgresql://u:***@h/db``)."""
+    """Mask the password of a URL (``postgresql://u:***@h/db``, also libpq's ``?password=…``)."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return "<unparseable database URL>"
-    if parts.password is None:
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", parts.query)
+    if netloc == parts.netloc and query == parts.query:
         return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def enable_sqlite_wal(path: Path) -> None:
