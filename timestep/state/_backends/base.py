@@ -74,7 +74,10 @@ class SnapshotBackend(ABC):
         if value is None:
             return None
         if isinstance(value, str | bytes):
-            value = json.loads(value)
+            try:
+                value = json.loads(value)
+            except ValueError as exc:
+                raise SnapshotFormatError(f"run_states.{column} is not valid JSON: {exc}") from exc
         if not isinstance(value, dict):
             raise SnapshotFormatError(f"run_states.{column} is not a JSON object.")
         return value

@@ -144,9 +144,9 @@ class PostgresBackend(SnapshotBackend):
         if r is None:
             raise SnapshotError("run_states returned no row where one was expected.")
         state_data = self._json_object(r[4], "state_data")
-        if state_data is None:
-            raise SnapshotFormatError("run_states.state_data is NULL.")
         created_at = _utc(r[6])
+        if state_data is None or created_at is None:  # NOT NULL columns
+            raise SnapshotFormatError("run_states row without state_data or created_at.")
         return SnapshotRow(
             id=str(r[0]),
             run_id=str(r[1]),
@@ -154,7 +154,7 @@ class PostgresBackend(SnapshotBackend):
             schema_version=str(r[3]),
             state_data=state_data,
             is_active=bool(r[5]),
-            created_at=created_at if created_at is not None else datetime.now(UTC),
+            created_at=created_at,
             resumed_at=_utc(r[7]),
             native_data=self._json_object(r[8], "native_data"),
             writer=r[9],

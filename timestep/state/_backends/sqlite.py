@@ -48,7 +48,10 @@ def _now() -> str:
 def _parse_time(value: Any) -> datetime | None:
     if value is None:
         return None
-    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+    try:
+        return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise SnapshotFormatError(f"run_states holds an unreadable timestamp {value!r}.") from exc
 
 
 class SQLiteBackend(SnapshotBackend):
@@ -123,8 +126,9 @@ class SQLiteBackend(SnapshotBackend):
 
     def _row(self, r: tuple[Any, ...]) -> SnapshotRow:
         state_data = self._json_object(r[4], "state_data")
-        if state_data is None:
-            raise SnapshotFormatError("run_states.state_data is NULL.")
+        created_at = _parse_time(r[6])
+        if state_data is None or created_at is None:  # NOT NULL columns
+            raise SnapshotFormatError("run_states row without state_data or created_at.")
         return SnapshotRow(
             id=str(r[0]),
             run_id=str(r[1]),
@@ -132,7 +136,7 @@ class SQLiteBackend(SnapshotBackend):
             schema_version=str(r[3]),
             state_data=state_data,
             is_active=bool(r[5]),
-            created_at=_parse_time(r[6]) or datetime.now(UTC),
+            created_at=created_at,
             resumed_at=_parse_time(r[7]),
             native_data=self._json_object(r[8], "native_data"),
             writer=r[9],
