@@ -26,7 +26,7 @@ def run_node(script: str, payload: Any, *, timeout: float = 180) -> Any:
     require_node()
     proc = subprocess.run(
         ["node", str(NODE_DIR / script)],
-        input=json.dumps(payload, ensure_ascii=False),
+        input=json.dumps(payload),  # ASCII escapes survive lone surrogates
         capture_output=True,
         text=True,
         encoding="utf-8",

@@ -31,6 +31,7 @@ from agents import (
     set_trace_processors,
     set_tracing_disabled,
 )
+from agents.tracing import get_current_trace
 from agents.testing import ModelCall, ModelStep, ScriptedModel
 from agents.usage import Usage
 from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage, ResponseOutputText
@@ -45,6 +46,12 @@ Job = dict[str, Any]
 class Recorder:
     executed: list[dict[str, Any]] = field(default_factory=list)
     seen_outputs: list[str] = field(default_factory=list)  # last tool output per model call
+    trace_ids: list[str | None] = field(default_factory=list)  # active trace per model call
+
+    def saw_trace(self) -> None:
+        current = get_current_trace()
+        trace_id = current.trace_id if current is not None else None
+        self.trace_ids.append(trace_id if trace_id != "no-op" else None)
 
 
 def _tool_outputs(items: Any) -> list[str]:
@@ -64,6 +71,7 @@ def make_model(scenario: str, recorder: Recorder) -> ScriptedModel:
         outputs = _tool_outputs(call.input)
         k = len(outputs)
         recorder.seen_outputs.append(outputs[-1] if outputs else "")
+        recorder.saw_trace()
         step = steps[k]
         usage = Usage(requests=1, input_tokens=10 * (k + 1), output_tokens=5, total_tokens=10 * (k + 1) + 5)
         if "call" in step:
@@ -155,12 +163,9 @@ async def _run(agent: Agent[Any], input: Any, job: Job) -> RunResult | RunResult
 
 @contextmanager
 def tracing(enabled: bool) -> Iterator[None]:
-    """Tracing on for one job (conftest disables it globally), with no exporter."""
-    if not enabled:
-        yield
-        return
-    set_trace_processors([])  # tests never export traces
-    set_tracing_disabled(False)
+    """Tracing on or off for one job, never exporting (tests run without an API key)."""
+    set_trace_processors([])
+    set_tracing_disabled(not enabled)
     try:
         yield
     finally:
@@ -201,4 +206,5 @@ async def _drive(job: Job) -> dict[str, Any]:
         "seen_outputs": recorder.seen_outputs,
         "usage": native["context"]["usage"],
         "trace_id": (native.get("trace") or {}).get("id"),
+        "trace_ids": recorder.trace_ids,
     }

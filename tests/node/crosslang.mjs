@@ -9,6 +9,7 @@ import {
   Agent,
   RunState,
   Usage,
+  getCurrentTrace,
   handoff,
   run,
   setTraceProcessors,
@@ -36,6 +37,8 @@ class ScenarioModel {
     const outputs = input.filter((i) => i.type === 'function_call_result').map((i) => textOf(i.output));
     const k = outputs.length;
     this.recorder.seenOutputs.push(outputs.length ? outputs[outputs.length - 1] : '');
+    const traceId = getCurrentTrace()?.traceId ?? null;
+    this.recorder.traceIds.push(traceId === 'no-op' ? null : traceId);
     const step = this.steps[k];
     const usage = { requests: 1, inputTokens: 10 * (k + 1), outputTokens: 5, totalTokens: 10 * (k + 1) + 5 };
     let item;
@@ -147,7 +150,7 @@ async function runOnce(agent, input, job) {
 
 async function drive(job) {
   setTracingDisabled(!job.trace);
-  const recorder = { executed: [], seenOutputs: [] };
+  const recorder = { executed: [], seenOutputs: [], traceIds: [] };
   const agents = makeAgents(job.scenario, recorder);
   const start = agents[SCENARIOS[job.scenario].start];
   let state = job.state != null ? await RunState.fromString(start, job.state) : undefined;
@@ -172,6 +175,7 @@ async function drive(job) {
     seen_outputs: recorder.seenOutputs,
     usage: native.context.usage,
     trace_id: native.trace?.id ?? null,
+    trace_ids: recorder.traceIds,
   };
 }
 
