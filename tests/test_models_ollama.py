@@ -483,15 +483,11 @@ async def test_stream_events_are_complete_and_ordered(
     assert types.count("response.output_item.done") == 4
     assert "response.reasoning_text.delta" in types and "response.output_text.delta" in types
     assert types.count("response.function_call_arguments.done") == 2
-    deltas = "".join(e.delta for e in result.events if e.type == "response.output_text.delta")  # type: ignore[union-attr]
+    deltas = "".join(e.delta for e in result.events if e.type == "response.output_text.delta")
     assert deltas == "On it."
-    done_items = [e.item for e in result.events if e.type == "response.output_item.done"]  # type: ignore[union-attr]
-    assert [e.output_index for e in result.events if e.type == "response.output_item.done"] == [
-        0,
-        1,
-        2,
-        3,
-    ]  # type: ignore[union-attr]
+    done = [e for e in result.events if e.type == "response.output_item.done"]
+    done_items = [e.item for e in done]
+    assert [e.output_index for e in done] == [0, 1, 2, 3]
     assert [type(item) for item in done_items] == [
         ResponseReasoningItem,
         ResponseOutputMessage,
@@ -516,7 +512,7 @@ async def test_an_ollama_async_client_is_reused_but_chat_is_bypassed(
     request = fake_ollama.requests[0]
     assert request.headers["x-team"] == "blue"
     assert request.body["tools"][0]["function"]["parameters"] == ship.params_json_schema
-    await client.close()
+    await client.close()  # type: ignore[no-untyped-call]
 
 
 async def test_a_bare_model_uses_ollama_host(

@@ -203,7 +203,7 @@ async def test_aclose_closes_each_child_once() -> None:
 def test_resolve_target(
     model: str, kwargs: dict[str, str], env: dict[str, str], host: str, name: str, key: str | None
 ) -> None:
-    target = resolve_target(model, env=env, **kwargs)  # type: ignore[arg-type]
+    target = resolve_target(model, env=env, **kwargs)
     assert (target.host, target.model, target.api_key) == (host, name, key)
     assert target.is_cloud == (host == CLOUD)
     if key:

@@ -228,7 +228,7 @@ async def test_list_input_and_bad_input(fake_ollama: FakeOllama) -> None:
     result = await run_agent(agent, [{"role": "user", "content": "hi"}], model_provider=provider)
     assert result.final_output == "ok"
     with pytest.raises(UserError):
-        await run_agent(agent, 42, model_provider=provider)  # type: ignore[arg-type]
+        await run_agent(agent, 42, model_provider=provider)  # type: ignore[call-overload]
 
 
 async def test_default_provider_routes_ollama_via_ollama_host(

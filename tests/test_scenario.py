@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from agents import (
@@ -99,7 +99,8 @@ def _latest_user_text(items: str | list[TResponseInputItem]) -> str:
             content = item.get("content")
             if isinstance(content, str):
                 return content
-            return " ".join(str(part.get("text", "")) for part in content or [])  # type: ignore[union-attr]
+            parts = content if isinstance(content, list) else []
+            return " ".join(str(part.get("text", "")) for part in parts if isinstance(part, dict))
     return ""
 
 
@@ -193,7 +194,7 @@ async def test_personal_assistant_scenario(
 
     for turn, content in enumerate(INPUTS):
         before = len(await session.get_items())
-        user_input: list[TResponseInputItem] = [{"role": "user", "content": content}]  # type: ignore[list-item]
+        user_input = [cast(TResponseInputItem, {"role": "user", "content": content})]
         try:
             result = await run_agent(agent, user_input, session, stream, model_provider=provider)
             await consume_result(result)
