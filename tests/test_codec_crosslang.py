@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from crosslang.cases import APPROVE, CASES, STREAMING, Case, job
+from crosslang.checks import check_resumed, ok, sent
 from crosslang.node import require_node, run_node
 from crosslang.py_driver import drive
 
@@ -120,42 +121,6 @@ def matrix() -> dict[str, dict[str, Report]]:
     return asyncio.run(_matrix())
 
 
-def _ok(report: Report) -> Report:
-    assert "error" not in report, report.get("error")
-    return report
-
-
-def _sent(report: Report) -> list[dict[str, str]]:
-    return [{"to": e["to"], "subject": e["subject"]} for e in report["executed"]]
-
-
-def _check_resumed(case: Case, origin: Report, resumed: Report, *, js_form: bool) -> None:
-    assert resumed["interruptions"] == []
-    assert resumed["final_output"] == case.final_output  # the model saw the tool result / rejection
-    assert _sent(resumed) == case.executed
-    usage = resumed["usage"]
-    requests, tokens, entries = (
-        ("requests", "inputTokens", "requestUsageEntries")
-        if js_form
-        else ("requests", "input_tokens", "request_usage_entries")
-    )
-    assert usage[requests] == case.requests
-    assert usage[tokens] == case.input_tokens
-    assert len(usage[entries]) == case.requests
-    native = resumed["native"]
-    if case.context is not None:
-        assert [e["user"] for e in resumed["executed"]] == ["u1"] * len(case.executed)
-        assert native["context"]["context"] == case.context
-    if case.trace:
-        origin_trace = origin["trace_id"]
-        assert origin_trace and origin_trace.startswith("trace_")
-        assert set(resumed["trace_ids"]) == {origin_trace}
-    inputs = native["inputGuardrailResults" if js_form else "input_guardrail_results"]
-    outputs = native["outputGuardrailResults" if js_form else "output_guardrail_results"]
-    assert [g["guardrail"]["name"] for g in inputs] == case.input_guardrails
-    assert [g["guardrail"]["name"] for g in outputs] == case.output_guardrails
-
-
 @pytest.mark.parametrize(
     ("case", "origin_stream", "resume_stream"), VARIANTS, ids=[variant_id(*v) for v in VARIANTS]
 )
@@ -163,9 +128,9 @@ def test_python_to_node(
     matrix: dict[str, dict[str, Report]], case: Case, origin_stream: bool, resume_stream: bool
 ) -> None:
     key = variant_id(case, origin_stream, resume_stream)
-    origin = _ok(matrix["py_origin"][key])
+    origin = ok(matrix["py_origin"][key])
     assert len(origin["interruptions"]) == 1
-    _check_resumed(case, origin, _ok(matrix["py2js"][key]), js_form=True)
+    check_resumed(case, origin, ok(matrix["py2js"][key]), js_form=True)
 
 
 @pytest.mark.parametrize(
@@ -175,9 +140,9 @@ def test_node_to_python(
     matrix: dict[str, dict[str, Report]], case: Case, origin_stream: bool, resume_stream: bool
 ) -> None:
     key = variant_id(case, origin_stream, resume_stream)
-    origin = _ok(matrix["js_origin"][key])
+    origin = ok(matrix["js_origin"][key])
     assert len(origin["interruptions"]) == 1
-    _check_resumed(case, origin, _ok(matrix["js2py"][key]), js_form=False)
+    check_resumed(case, origin, ok(matrix["js2py"][key]), js_form=False)
 
 
 @pytest.mark.parametrize("streams", DOUBLE_HOP, ids=[hop_id(s) for s in DOUBLE_HOP])
@@ -187,12 +152,12 @@ def test_double_hop(
 ) -> None:
     key = hop_id(streams)
     prefix = "pyhop" if direction.startswith("python") else "jshop"
-    first, middle, last = (_ok(matrix[f"{prefix}_{n}"][key]) for n in (1, 2, 3))
+    first, middle, last = (ok(matrix[f"{prefix}_{n}"][key]) for n in (1, 2, 3))
     assert [i["call_id"] for i in first["interruptions"]] == ["call_1"]
     # The middle hop approves call_1, runs it, and stops at call_2's approval.
-    assert _sent(middle) == [{"to": "ann@example.com", "subject": "First"}]
+    assert sent(middle) == [{"to": "ann@example.com", "subject": "First"}]
     assert [i["call_id"] for i in middle["interruptions"]] == ["call_2"]
-    assert _sent(last) == [{"to": "bo@example.com", "subject": "Second"}]
+    assert sent(last) == [{"to": "bo@example.com", "subject": "Second"}]
     assert last["final_output"] == "final: sent:bo@example.com:Second"
     usage = last["usage"]
     assert usage["requests"] == 3

@@ -46,11 +46,35 @@ class Case:
 
 
 CASES: list[Case] = [
-    Case("approve_on_resume", "basic", ["run"], [APPROVE, "run"], f"final: sent:{BOB['to']}:Hi", [BOB], 2),
+    Case(
+        "approve_on_resume",
+        "basic",
+        ["run"],
+        [APPROVE, "run"],
+        f"final: sent:{BOB['to']}:Hi",
+        [BOB],
+        2,
+    ),
     Case("reject_on_resume", "basic", ["run"], [REJECT, "run"], f"final: {DENIAL}", [], 2),
-    Case("approve_on_origin", "basic", ["run", APPROVE], ["run"], f"final: sent:{BOB['to']}:Hi", [BOB], 2),
+    Case(
+        "approve_on_origin",
+        "basic",
+        ["run", APPROVE],
+        ["run"],
+        f"final: sent:{BOB['to']}:Hi",
+        [BOB],
+        2,
+    ),
     Case("reject_on_origin", "basic", ["run", REJECT], ["run"], f"final: {DENIAL}", [], 2),
-    Case("always_approve", "two_calls", ["run", ALWAYS_APPROVE], ["run"], f"final: sent:{BO['to']}:Second", [ANN, BO], 3),
+    Case(
+        "always_approve",
+        "two_calls",
+        ["run", ALWAYS_APPROVE],
+        ["run"],
+        f"final: sent:{BO['to']}:Second",
+        [ANN, BO],
+        3,
+    ),
     Case("always_reject", "two_calls", ["run", ALWAYS_REJECT], ["run"], f"final: {NEVER}", [], 3),
     Case(
         "second_interruption",
@@ -81,8 +105,25 @@ CASES: list[Case] = [
         2,
         context={"user_id": "u1", "tenant": "acme"},
     ),
-    Case("trace", "basic", ["run"], [APPROVE, "run"], f"final: sent:{BOB['to']}:Hi", [BOB], 2, trace=True),
-    Case("unicode_numbers", "unicode", ["run", APPROVE], ["run"], f"final: sent:{ZOE['to']}:{ZOE['subject']}", [ZOE], 2),
+    Case(
+        "trace",
+        "basic",
+        ["run"],
+        [APPROVE, "run"],
+        f"final: sent:{BOB['to']}:Hi",
+        [BOB],
+        2,
+        trace=True,
+    ),
+    Case(
+        "unicode_numbers",
+        "unicode",
+        ["run", APPROVE],
+        ["run"],
+        f"final: sent:{ZOE['to']}:{ZOE['subject']}",
+        [ZOE],
+        2,
+    ),
 ]
 
 STREAMING: list[tuple[bool, bool]] = [(False, False), (True, False), (False, True), (True, True)]

@@ -3,7 +3,9 @@
 A *job* runs one side of a hop: start from input or from a JS-form snapshot, apply a list of
 actions (``"run"`` or ``{"decide": [...]}``), and report what happened plus the JS-form
 snapshot of where it stopped. Both halves implement the same job format and the same fake model
-(scenarios.json), so a test can hand a job's output state to the other language.
+(scenarios.json), so a test can hand a job's output state to the other language. With
+``job["db"] = {"url", "key", "load"?, "save"?}`` the snapshot goes through ``RunStateStore``
+(the shared ``run_states`` table) instead.
 """
 
 from __future__ import annotations
@@ -31,11 +33,16 @@ from agents import (
     set_trace_processors,
     set_tracing_disabled,
 )
-from agents.tracing import get_current_trace
 from agents.testing import ModelCall, ModelStep, ScriptedModel
+from agents.tracing import get_current_trace
 from agents.usage import Usage
-from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage, ResponseOutputText
+from openai.types.responses import (
+    ResponseFunctionToolCall,
+    ResponseOutputMessage,
+    ResponseOutputText,
+)
 
+from timestep.state import RunStateStore
 from timestep.state.codec import decode_js, encode_js
 
 SCENARIOS: dict[str, Any] = json.loads((Path(__file__).with_name("scenarios.json")).read_text())
@@ -73,7 +80,9 @@ def make_model(scenario: str, recorder: Recorder) -> ScriptedModel:
         recorder.seen_outputs.append(outputs[-1] if outputs else "")
         recorder.saw_trace()
         step = steps[k]
-        usage = Usage(requests=1, input_tokens=10 * (k + 1), output_tokens=5, total_tokens=10 * (k + 1) + 5)
+        usage = Usage(
+            requests=1, input_tokens=10 * (k + 1), output_tokens=5, total_tokens=10 * (k + 1) + 5
+        )
         if "call" in step:
             spec = step["call"]
             arguments = spec.get("args_json") or json.dumps(spec["args"], separators=(",", ":"))
@@ -118,15 +127,23 @@ def make_agents(scenario: str, recorder: Recorder) -> dict[str, Agent[Any]]:
         return f"sent:{to}:{subject}"
 
     @input_guardrail
-    async def no_secrets(ctx: RunContextWrapper[Any], agent: Agent[Any], data: Any) -> GuardrailFunctionOutput:
+    async def no_secrets(
+        ctx: RunContextWrapper[Any], agent: Agent[Any], data: Any
+    ) -> GuardrailFunctionOutput:
         return GuardrailFunctionOutput(output_info={"checked": 1}, tripwire_triggered=False)
 
     @output_guardrail
-    async def polite(ctx: RunContextWrapper[Any], agent: Agent[Any], output: Any) -> GuardrailFunctionOutput:
+    async def polite(
+        ctx: RunContextWrapper[Any], agent: Agent[Any], output: Any
+    ) -> GuardrailFunctionOutput:
         return GuardrailFunctionOutput(output_info={"polite": True}, tripwire_triggered=False)
 
     mailer: Agent[Any] = Agent(
-        name="Mailer", instructions="Send email.", model=model, tools=[send_email], output_guardrails=[polite]
+        name="Mailer",
+        instructions="Send email.",
+        model=model,
+        tools=[send_email],
+        output_guardrails=[polite],
     )
     triage: Agent[Any] = Agent(
         name="Triage",
@@ -140,12 +157,18 @@ def make_agents(scenario: str, recorder: Recorder) -> dict[str, Agent[Any]]:
 
 def _apply(state: RunState[Any], decisions: Sequence[dict[str, Any]]) -> None:
     pending = state.get_interruptions()
-    assert len(pending) == len(decisions), f"{len(pending)} interruptions, {len(decisions)} decisions"
+    assert len(pending) == len(decisions), (
+        f"{len(pending)} interruptions, {len(decisions)} decisions"
+    )
     for item, decision in zip(pending, decisions, strict=True):
         if decision["kind"] == "approve":
             state.approve(item, always_approve=bool(decision.get("always")))
         else:
-            state.reject(item, always_reject=bool(decision.get("always")), rejection_message=decision.get("message"))
+            state.reject(
+                item,
+                always_reject=bool(decision.get("always")),
+                rejection_message=decision.get("message"),
+            )
 
 
 async def _run(agent: Agent[Any], input: Any, job: Job) -> RunResult | RunResultStreaming:
@@ -184,23 +207,36 @@ async def _drive(job: Job) -> dict[str, Any]:
     start = agents[SCENARIOS[job["scenario"]]["start"]]
     state: RunState[Any] | None = None
     result: RunResult | RunResultStreaming | None = None
-    if job.get("state") is not None:
+    db = job.get("db") or {}
+    store = RunStateStore(start, db["key"], db["url"]) if db else None
+    if store is not None and db.get("load"):
+        state = await store.load()
+    elif job.get("state") is not None:
         state = await decode_js(start, job["state"])
     for action in job["actions"]:
         if action == "run":
-            result = await _run(start, state if state is not None else job.get("input", "Please send it."), job)
+            result = await _run(
+                start, state if state is not None else job.get("input", "Please send it."), job
+            )
             state = result.to_state()
         else:
             assert state is not None
             _apply(state, action["decide"])
     assert state is not None
+    if store is not None:
+        if db.get("save"):
+            await store.save(state)
+        await store.close()
     native = state.to_json()
     return {
         "state": json.dumps(encode_js(state), ensure_ascii=False),
         "native": native,
-        "final_output": result.final_output if result is not None and not state.get_interruptions() else None,
+        "final_output": result.final_output
+        if result is not None and not state.get_interruptions()
+        else None,
         "interruptions": [
-            {"call_id": i.call_id, "name": i.name, "arguments": i.arguments} for i in state.get_interruptions()
+            {"call_id": i.call_id, "name": i.name, "arguments": i.arguments}
+            for i in state.get_interruptions()
         ],
         "executed": recorder.executed,
         "seen_outputs": recorder.seen_outputs,

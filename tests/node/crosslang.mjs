@@ -4,7 +4,10 @@
 // A job runs one side of a hop with the real @openai/agents-core 0.20.0: start from input or
 // from a snapshot string (RunState.fromString), apply actions ("run" or {decide: [...]}), and
 // report what happened plus state.toString(). Jobs are batched so Node starts once per phase.
+// With job.db = {url, key, load?, save?} the snapshot goes through the shared run_states table
+// instead, using exactly the SQL that database/README.md ("From Node") documents.
 import { readFileSync } from 'node:fs';
+import pg from 'pg';
 import {
   Agent,
   RunState,
@@ -148,12 +151,60 @@ async function runOnce(agent, input, job) {
   return run(agent, input, options);
 }
 
+// database/README.md, "Read (load for resumption)".
+async function loadRow(db) {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      `UPDATE run_states SET resumed_at = (NOW() AT TIME ZONE 'UTC')
+        WHERE run_id = $1 AND is_active
+        RETURNING state_data`,
+      [db.key],
+    );
+    if (rows.length === 0) throw new Error(`no active snapshot for ${db.key}`);
+    return JSON.stringify(rows[0].state_data);
+  } finally {
+    await client.end();
+  }
+}
+
+// database/README.md, "Write (save)".
+async function saveRow(db, state) {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query("SELECT pg_advisory_xact_lock(hashtext('timestep.run_states'), hashtext($1::text))", [db.key]);
+    await client.query('UPDATE run_states SET is_active = false WHERE run_id = $1 AND is_active', [db.key]);
+    const json = JSON.parse(state.toString());
+    const stateType =
+      state.getInterruptions().length > 0
+        ? 'interrupted'
+        : json.currentStep?.type === 'next_step_final_output'
+          ? 'final'
+          : 'checkpoint';
+    await client.query(
+      `INSERT INTO run_states (run_id, state_type, schema_version, state_data, is_active, created_at)
+       VALUES ($1, $2, $3, $4, true, (clock_timestamp() AT TIME ZONE 'UTC'))`,
+      [db.key, stateType, json.$schemaVersion, JSON.stringify(json)],
+    );
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  } finally {
+    await client.end();
+  }
+}
+
 async function drive(job) {
   setTracingDisabled(!job.trace);
   const recorder = { executed: [], seenOutputs: [], traceIds: [] };
   const agents = makeAgents(job.scenario, recorder);
   const start = agents[SCENARIOS[job.scenario].start];
-  let state = job.state != null ? await RunState.fromString(start, job.state) : undefined;
+  const stored = job.db?.load ? await loadRow(job.db) : job.state;
+  let state = stored != null ? await RunState.fromString(start, stored) : undefined;
   let result;
   for (const action of job.actions) {
     if (action === 'run') {
@@ -163,6 +214,7 @@ async function drive(job) {
       apply(state, action.decide);
     }
   }
+  if (job.db?.save) await saveRow(job.db, state);
   const text = state.toString();
   const native = JSON.parse(text);
   const interruptions = state.getInterruptions();
