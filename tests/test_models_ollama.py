@@ -15,6 +15,7 @@ import pytest
 from agents import Agent, ModelSettings, WebSearchTool, function_tool, handoff
 from agents.agent_output import AgentOutputSchema
 from agents.models.fake_id import FAKE_RESPONSES_ID
+from agents.models.interface import ModelTracing
 from openai.types.responses import (
     ResponseFunctionToolCall,
     ResponseOutputMessage,
@@ -532,3 +533,24 @@ async def test_empty_reply_has_no_output_items(
     fake_ollama.script([Reply(text="")])
     result = await call_model(model, "q", stream=stream)
     assert result.output == []
+
+
+@pytest.mark.parametrize("state", ["previous_response_id", "conversation_id"])
+async def test_server_side_conversation_state_is_refused(
+    fake_ollama: FakeOllama, model: OllamaModel, stream: bool, state: str
+) -> None:
+    # The SDK would send only the new items; Ollama would answer without the history.
+    kwargs: dict[str, Any] = {
+        "previous_response_id": None,
+        "conversation_id": None,
+        "prompt": None,
+        state: "resp_123",
+    }
+    args: tuple[Any, ...] = (None, "q", ModelSettings(), [], None, [], ModelTracing.DISABLED)
+    with pytest.raises(UserError, match="Session"):
+        if stream:
+            async for _ in model.stream_response(*args, **kwargs):
+                pass
+        else:
+            await model.get_response(*args, **kwargs)
+    assert fake_ollama.chat_count == 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import weakref
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import httpx
@@ -161,7 +161,7 @@ class OllamaConnection:
         model: str,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> AsyncGenerator[dict[str, Any], None]:
         """POST a streamed chat request and yield each NDJSON object until ``done: true``."""
         client = self._client()
         request = client.build_request(

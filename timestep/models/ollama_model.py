@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from agents.agent_output import AgentOutputSchemaBase
@@ -22,6 +23,7 @@ from timestep.errors import (
     ModelConnectionError,
     ModelResponseError,
     ModelTimeoutError,
+    UserError,
 )
 from timestep.models._ollama_convert import ChatRequest, build_chat_request
 from timestep.models._ollama_hosts import DEFAULT_LOCAL_HOST, normalize_host
@@ -46,7 +48,11 @@ class OllamaModel(Model):
     args such as ``seed``, ``stop``, ``num_ctx`` too, while ``keep_alive``/``think``/``format``
     stay top-level); ``reasoning.effort`` → ``think``; an output type → ``format`` (JSON
     schema); handoffs are offered as function tools; ``tool_choice`` is approximated (Ollama has
-    none, see ``tools_to_ollama``); ``parallel_tool_calls`` is ignored (Ollama decides).
+    none, see ``tools_to_ollama``). Ignored, as Ollama has no equivalent: ``parallel_tool_calls``,
+    ``truncation``, ``store``, ``metadata``, ``verbosity``, ``top_logprobs``, prompt caching.
+    Server-side conversation state (``previous_response_id``, ``conversation_id``) and reusable
+    ``prompt`` objects are refused: Ollama keeps no history, so they would silently lose context;
+    use a ``Session`` instead.
 
     Args:
         model: The Ollama model name (``llama3.2``, ``hf.co/org/model:q4``).
@@ -102,6 +108,7 @@ class OllamaModel(Model):
         prompt: ResponsePromptParam | None = None,
     ) -> ModelResponse:
         """Send one non-streamed chat request and return its output items and usage."""
+        _refuse_server_state(previous_response_id, conversation_id, prompt)
         request = self._request(
             system_instructions, input, model_settings, tools, output_schema, handoffs, False
         )
@@ -145,6 +152,7 @@ class OllamaModel(Model):
         prompt: ResponsePromptParam | None = None,
     ) -> AsyncIterator[TResponseStreamEvent]:
         """Stream one chat request as Responses events ending with ``response.completed``."""
+        _refuse_server_state(previous_response_id, conversation_id, prompt)
         request = self._request(
             system_instructions, input, model_settings, tools, output_schema, handoffs, True
         )
@@ -160,15 +168,17 @@ class OllamaModel(Model):
                 request.body, model=self.model, headers=request.headers, params=request.params
             )
             started = False
-            async for chunk in chunks:
-                if not started:
-                    # Announce only once the server accepted the request, so an HTTP error
-                    # surfaces before any event (the runner can then retry cleanly).
-                    started = True
-                    for event in assembler.start():
+            # aclosing: a consumer that stops early releases the HTTP connection right away.
+            async with aclosing(chunks):
+                async for chunk in chunks:
+                    if not started:
+                        # Announce only once the server accepted the request, so an HTTP error
+                        # surfaces before any event (the runner can then retry cleanly).
+                        started = True
+                        for event in assembler.start():
+                            yield event
+                    for event in assembler.feed(chunk):
                         yield event
-                for event in assembler.feed(chunk):
-                    yield event
             for event in assembler.finish():
                 if isinstance(event, ResponseCompletedEvent):
                     usage = assembler.usage
@@ -226,4 +236,27 @@ class OllamaModel(Model):
     def _assembler(self, model_settings: ModelSettings) -> ResponseAssembler:
         return ResponseAssembler(
             self.model, temperature=model_settings.temperature, top_p=model_settings.top_p
+        )
+
+
+def _refuse_server_state(
+    previous_response_id: str | None,
+    conversation_id: str | None,
+    prompt: ResponsePromptParam | None,
+) -> None:
+    # With these, the SDK sends only the new items and expects the server to hold the rest;
+    # Ollama holds nothing, so the model would answer without the conversation.
+    used = [
+        name
+        for name, value in (
+            ("previous_response_id", previous_response_id),
+            ("conversation_id", conversation_id),
+            ("prompt", prompt),
+        )
+        if value is not None
+    ]
+    if used:
+        raise UserError(
+            f"Ollama models do not support {', '.join(used)} (OpenAI Responses server-side "
+            "state). Keep the history in a Session (e.g. SQLiteSession) instead."
         )
