@@ -39,6 +39,10 @@ class HeartbeatTable:
         self._db = SyncSQL(database, name="workers", postgres_ddl=_POSTGRES_DDL, sqlite_ddl=_SQLITE_DDL)
 
     async def beat(self, executor_id: str, queue: str, *, status: str) -> None:
+        await asyncio.to_thread(self.beat_blocking, executor_id, queue, status=status)
+
+    def beat_blocking(self, executor_id: str, queue: str, *, status: str) -> None:
+        """``beat`` without a worker thread: usable after DBOS has shut its executor down."""
         now = time.time()
 
         def write(conn: Any, p: str) -> None:
@@ -49,7 +53,7 @@ class HeartbeatTable:
                 (executor_id, socket.gethostname(), os.getpid(), queue, status, now, now),
             )
 
-        await asyncio.to_thread(self._db.run, write)
+        self._db.run(write)
 
     async def claim_dead(self, me: str, silent_since: float) -> list[str]:
         """Claim peers that stopped cleanly or have been silent since before ``silent_since``."""

@@ -18,6 +18,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -110,8 +111,14 @@ async def serve(options: WorkerOptions, *, stop: asyncio.Event | None = None) ->
     # Drain: stop taking work, give in-flight steps a moment, then leave. Runs still PENDING
     # (parked, or mid-turn) are marked for immediate takeover by the live workers.
     logger.info("worker %s draining", executor_id)
-    await asyncio.to_thread(_runtime.shutdown, options.drain_timeout_sec)
-    await heartbeats.beat(executor_id, options.queue, status="stopped")
+    # DBOS waits up to the drain timeout for in-flight workflows; they run on this event loop,
+    # so the wait happens on a plain thread while the loop keeps serving them.
+    stopper = threading.Thread(target=_runtime.shutdown, args=(options.drain_timeout_sec,))
+    stopper.start()
+    while stopper.is_alive():
+        await asyncio.sleep(0.05)
+    # DBOS's shutdown also closed the loop's default executor: write the last beat inline.
+    heartbeats.beat_blocking(executor_id, options.queue, status="stopped")
     return 0
 
 
