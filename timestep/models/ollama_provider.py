@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agents.models.interface import Model, ModelProvider
+from agents.models.interface import ModelProvider
 
 from timestep.errors import ConfigurationError
 from timestep.models._ollama_hosts import DEFAULT_CLOUD_URL, OllamaTarget, resolve_target
@@ -72,7 +72,7 @@ class OllamaModelProvider(ModelProvider):
             model_name, api_key=self._api_key, base_url=self._base_url, cloud_url=self._cloud_url
         )
 
-    def get_model(self, model_name: str | None) -> Model:
+    def get_model(self, model_name: str | None) -> OllamaModel:
         """Return an ``OllamaModel`` for ``model_name`` on the host chosen for it.
 
         Raises:
