@@ -267,3 +267,18 @@ async def test_handoff_and_guardrail_in_durable_runs(durable: str) -> None:
 def test_app_module_registered_billing() -> None:
     assert "Billing" in timestep.durable.registered_names()
     assert app.billing.name == "Billing"
+
+
+async def test_approval_refused_when_snapshot_was_resumed_elsewhere(durable: str) -> None:
+    from timestep.state import SnapshotTable
+
+    handle = await start_run("Billing", CHARGE, session_id=f"taken-{uuid.uuid4()}")
+    info = await wait_for_status(handle.run_id, "waiting_approval")
+    async with SnapshotTable(durable) as table:
+        row = await table.active(info.session_id or handle.run_id)
+        assert row is not None and row.state_type == "interrupted"
+        # What a Node service does when it loads the row to resume the run itself.
+        await table.mark_resumed(row.run_id)
+    with pytest.raises(ApprovalConflictError, match="loaded for resumption elsewhere"):
+        await approve(handle.run_id, info.pending[0].call_id)
+    await cancel_run(handle.run_id)

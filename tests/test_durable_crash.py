@@ -226,3 +226,40 @@ async def test_redeploy_with_changed_code_completes_parked_run(harness: Harness)
     harness.start(TIMESTEP_TEST_EXTRA_AGENT="1")  # new agent and tool registered
     await approve(harness.run_id, call_id, database_url=harness.db_url)
     await harness.assert_completed_once()
+
+
+async def test_stream_is_exactly_once_across_a_worker_restart(harness: Harness) -> None:
+    from timestep.durable import stream_run
+
+    first = harness.start(start_run=True)
+    call_id = await harness.wait_status("waiting_approval")
+    events: list[tuple[str, int]] = []
+
+    async def read() -> None:
+        async for event in stream_run(harness.run_id, database_url=harness.db_url):
+            events.append((event.type, event.seq))
+
+    reader = asyncio.create_task(read())
+    await asyncio.sleep(0.3)
+    first.kill()
+    harness.start()
+    await approve(harness.run_id, call_id, database_url=harness.db_url)
+    await harness.assert_completed_once()
+    await asyncio.wait_for(reader, 30)
+    assert [t for t, _ in events] == [
+        "model_response", "tool_output", "approval_required", "decision", "tool_output",
+        "model_response", "run_completed",
+    ]
+    assert len({seq for _, seq in events}) == len(events)
+
+
+async def test_approval_deadline_survives_a_restart(harness: Harness) -> None:
+    first = harness.start(start_run=True, TIMESTEP_TEST_REJECT_AFTER="2")
+    await harness.wait_status("waiting_approval")
+    first.kill()
+    await asyncio.sleep(2.5)  # the deadline passes while no worker is alive
+    started = time.monotonic()
+    harness.start()
+    assert await harness.result() == "done: ada is a gold customer | Timed out."
+    # The new worker did not wait a fresh 2 s: the deadline recorded at park time held.
+    assert time.monotonic() - started < 10

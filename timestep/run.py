@@ -6,7 +6,7 @@ Non-durable: a crash loses the run. For crash-safe runs use ``timestep.start_run
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal, overload
+from typing import Any, Literal, cast, overload
 
 from agents import Agent, RunConfig, Runner, RunResult, RunResultStreaming, RunState
 from agents.items import TResponseInputItem
@@ -123,7 +123,7 @@ async def run_agent(
     if isinstance(input_or_state, str | RunState):
         run_input: str | list[TResponseInputItem] | RunState[Any] = input_or_state
     elif isinstance(input_or_state, Sequence):
-        run_input = list(input_or_state)
+        run_input = list(cast(Sequence[TResponseInputItem], input_or_state))
     else:
         raise UserError(
             f"run_agent takes input items, a string or a RunState, not {type(input_or_state).__name__}."

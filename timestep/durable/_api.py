@@ -277,6 +277,8 @@ async def _decide(
             raise CallNotFoundError(f"Run {run_id} has no pending call {call_id!r} (pending: {pending}).")
     elif info.status == "waiting_approval" and not info.pending:
         return
+    if info.status == "waiting_approval":
+        await _refuse_if_resumed_elsewhere(info, database_url)
     payload = {
         "decision": decision,
         "call_id": call_id,
@@ -289,6 +291,23 @@ async def _decide(
     key = f"{run_id}:{call_id or '*'}:{decision}:{int(always)}:{message or ''}"
     client = _runtime.client(_runtime.database_for(database_url).sqlalchemy_url)
     await client.send_async(run_id, payload, DECISION_TOPIC, idempotency_key=key)
+
+
+async def _refuse_if_resumed_elsewhere(info: RunInfo, database_url: str | None) -> None:
+    """A parked run's snapshot row may have been loaded by another program (a Node service
+    using ``RunState.fromString``, or a RunStateStore) to resume the run there. Resuming it here
+    too would execute the approved calls twice, so the decision is refused."""
+    from timestep.state import SnapshotTable
+
+    key = info.session_id or info.run_id
+    async with SnapshotTable(_runtime.database_for(database_url)) as table:
+        row = await table.active(key)
+    if row is not None and row.state_type == "interrupted" and row.resumed_at is not None:
+        raise ApprovalConflictError(
+            f"The snapshot of run {info.run_id} (key {key!r}) was loaded for resumption elsewhere "
+            f"at {row.resumed_at.isoformat()}; this parked run will not also resume it. "
+            f"Cancel it with cancel_run({info.run_id!r}) once the other program has taken over."
+        )
 
 
 async def get_run(run_id: str, *, database_url: str | None = None) -> RunInfo:
