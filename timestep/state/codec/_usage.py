@@ -77,6 +77,8 @@ def _py_input_details(records: Any) -> JsonObject:
     return {
         "cached_tokens": total.pop("cached_tokens", 0),
         "cache_write_tokens": total.pop("cache_write_tokens", 0),
+        # Python writes the (nested, non-numeric) breakdown as null when absent; JS has none.
+        "cache_write_tokens_details": None,
         **total,
     }
 
