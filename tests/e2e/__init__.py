@@ -1,0 +1,1 @@
+"""Helpers for the approval-inbox tests: a real uvicorn server in a thread, headless Chromium."""
