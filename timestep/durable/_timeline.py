@@ -9,6 +9,7 @@ process) and names them; it never launches DBOS. Step names are the contract set
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -99,7 +100,19 @@ async def run_timeline(run_id: str, *, database_url: str | None = None) -> list[
 
 def timeline_of(steps: list[StepInfo]) -> list[TimelineStep]:
     """Classify DBOS step rows (as returned by ``list_workflow_steps``) into timeline steps."""
-    return [_classify(step) for step in sorted(steps, key=lambda s: s["function_id"])]
+    timeline: list[TimelineStep] = []
+    parked_at: float | None = None
+    for step in (_classify(s) for s in sorted(steps, key=lambda s: s["function_id"])):
+        if step.kind == "approval":
+            parked_at = step.completed_at
+        elif step.kind == "decision" and parked_at is not None:
+            # A recv row records its latest execution: after a worker restart, the replay's.
+            # The wait really began when the run parked, so the timeline measures it from there.
+            if step.started_at is None or parked_at < step.started_at:
+                step = dataclasses.replace(step, started_at=parked_at)
+            parked_at = None
+        timeline.append(step)
+    return timeline
 
 
 def _classify(step: StepInfo) -> TimelineStep:
