@@ -10,38 +10,18 @@ a codec change that alters a format fails here first. Regenerate: ``TIMESTEP_UPD
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import pytest
 from agents import RunState
 from crosslang import golden
-from crosslang.cases import ALWAYS_APPROVE, ALWAYS_REJECT, APPROVE, REJECT
 from crosslang.node import require_node, run_node
 from crosslang.py_driver import SCENARIOS, Recorder, drive, make_agents
 
 from timestep.state.codec import decode_js, encode_js, snapshot_state_type
 from timestep.state.codec._decode import decode_to_py_json
 
-# name -> job (the same job runs in both SDKs)
-STATES: dict[str, dict[str, Any]] = {
-    "basic_interrupted": {"scenario": "basic", "actions": ["run"]},
-    "basic_streamed_interrupted": {"scenario": "basic", "actions": ["run"], "stream": True},
-    "basic_approved": {"scenario": "basic", "actions": ["run", APPROVE]},
-    "basic_rejected": {"scenario": "basic", "actions": ["run", REJECT]},
-    "always_approve": {"scenario": "two_calls", "actions": ["run", ALWAYS_APPROVE]},
-    "always_reject": {"scenario": "two_calls", "actions": ["run", ALWAYS_REJECT]},
-    "second_interruption": {"scenario": "two_calls", "actions": ["run", APPROVE, "run"]},
-    "handoff_interrupted": {"scenario": "handoff", "actions": ["run"]},
-    "context_interrupted": {
-        "scenario": "basic",
-        "actions": ["run"],
-        "context": {"user_id": "u1", "tenant": "acme"},
-    },
-    "traced_interrupted": {"scenario": "basic", "actions": ["run"], "trace": True},
-    "unicode_interrupted": {"scenario": "unicode", "actions": ["run"]},
-    "final": {"scenario": "two_calls", "actions": ["run", APPROVE, "run", APPROVE, "run"]},
-}
+STATES = golden.STATES
 NAMES = list(STATES)
 
 
@@ -102,87 +82,17 @@ async def test_codec_output_for_js_goldens(name: str) -> None:
 # --- Parity: the codec writes what the target SDK itself writes for the same state ---------
 
 
-def _drop(value: Any, *paths: tuple[str, ...]) -> Any:
-    for path in paths:
-        _drop_path(value, list(path))
-    return value
-
-
-def _drop_path(value: Any, path: list[str]) -> None:
-    head, rest = path[0], path[1:]
-    if head == "*":
-        children = (
-            value
-            if isinstance(value, list)
-            else list(value.values())
-            if isinstance(value, dict)
-            else []
-        )
-        for child in children:
-            if rest:
-                _drop_path(child, rest)
-        return
-    if isinstance(value, dict) and head in value:
-        if rest:
-            _drop_path(value[head], rest)
-        else:
-            del value[head]
-
-
-def _js_parity_view(js: dict[str, Any]) -> dict[str, Any]:
-    """A JS snapshot minus the fields where two valid encodings of one state may differ."""
-    view = json.loads(json.dumps(js))
-    if (view.get("trace") or {}).get("id") == "no-op":
-        view["trace"] = None  # JS's placeholder when tracing is off; the codec writes null
-    if view.get("currentStep", {}).get("type") == "next_step_final_output":
-        view.pop("lastProcessedResponse", None)  # nothing pending; Python keeps none
-    for item in view["generatedItems"]:
-        if item["type"] == "handoff_output_item":  # Python spells the JSON with a space
-            item["rawItem"]["output"]["text"] = json.loads(item["rawItem"]["output"]["text"])
-    for function in (view.get("lastProcessedResponse") or {}).get("functions", []):
-        function["tool"] = function["tool"]["name"]  # both SDKs re-resolve the tool by name
-    return _drop(
-        view,
-        # Evidence may name the call by its generatedItems index or inline (JS uses the
-        # approval item it already dropped); validateToolInvocationCompletionEvidence takes both.
-        ("completedToolInvocationEvidence", "*", "invocations", "*", "items"),
-        ("currentAgentSpan",),  # the codec synthesizes a minimal closed span (see _trace)
-        ("currentTurnSessionInputItems",),  # JS session-transaction bookkeeping
-    )
-
-
-def _py_parity_view(py: dict[str, Any]) -> dict[str, Any]:
-    view = json.loads(json.dumps(py))
-    context = view["context"]
-    if context["context"] is None:  # JS requires an object: None travels as {}
-        context["context"] = {}
-        context["context_meta"].update(original_type="mapping", serialized_via="mapping")
-    view["tool_use_tracker"] = {
-        k: list(dict.fromkeys(v)) for k, v in view["tool_use_tracker"].items()
-    }
-    for item in view["generated_items"]:
-        item.pop("description", None)  # display-only, unknown to JS
-        if item["type"] == "handoff_output_item":
-            item["raw_item"]["output"] = json.loads(item["raw_item"]["output"])
-    for item in (view.get("last_processed_response") or {}).get("new_items", []):
-        item.pop("description", None)
-    for function in (view.get("last_processed_response") or {}).get("functions", []):
-        function["tool"] = function["tool"]["name"]
-    # Session bookkeeping is rebuilt by Python from generated_items when absent.
-    return _drop(view, ("session_items",), ("generated_session_item_indexes",))
-
-
 @pytest.mark.parametrize("name", NAMES)
 def test_encode_matches_what_js_writes(name: str) -> None:
     """encode_js(Python's state) equals the JS SDK's own snapshot of the same run."""
-    codec_out = _js_parity_view(golden.load(f"codec/py-to-js/{name}.json"))
-    js_native = _js_parity_view(golden.load(f"js-0.20.0/{name}.json"))
+    codec_out = golden.js_parity_view(golden.load(f"codec/py-to-js/{name}.json"))
+    js_native = golden.js_parity_view(golden.load(f"js-0.20.0/{name}.json"))
     assert codec_out == js_native
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_decode_matches_what_python_writes(name: str) -> None:
     """decode of JS's state equals Python's own snapshot of the same run (fingerprints included)."""
-    codec_out = _py_parity_view(golden.load(f"codec/js-to-py/{name}.json"))
-    py_native = _py_parity_view(golden.load(f"py-0.24.0/{name}.json"))
+    codec_out = golden.py_parity_view(golden.load(f"codec/js-to-py/{name}.json"))
+    py_native = golden.py_parity_view(golden.load(f"py-0.24.0/{name}.json"))
     assert codec_out == py_native

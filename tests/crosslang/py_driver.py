@@ -10,6 +10,7 @@ snapshot of where it stopped. Both halves implement the same job format and the 
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -213,6 +214,8 @@ async def _drive(job: Job) -> dict[str, Any]:
         state = await store.load()
     elif job.get("state") is not None:
         state = await decode_js(start, job["state"])
+    elif job.get("native") is not None:  # Python's own JSON, for same-language comparisons
+        state = await RunState.from_json(start, copy.deepcopy(job["native"]))
     for action in job["actions"]:
         if action == "run":
             result = await _run(

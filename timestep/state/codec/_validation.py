@@ -131,7 +131,8 @@ def validate_shape(js: Mapping[str, Any]) -> None:
             value = None
         if not isinstance(value, types):
             malformed(key, f"expected {_type_name(types)}, got {type(value).__name__}")
-    if js.get("maxTurns") is not None and not isinstance(js.get("maxTurns"), int):
+    max_turns = js.get("maxTurns")
+    if max_turns is not None and (isinstance(max_turns, bool) or not isinstance(max_turns, int)):
         malformed("maxTurns", "expected an integer or null")
     if js.get("trace") is not None:
         as_object(js["trace"], "trace")
