@@ -15,7 +15,6 @@ import httpx
 import pytest
 
 from tests.e2e.support import (
-    CHARGE,
     LOOKUP,
     TOKEN,
     TWO_CHARGES,
@@ -228,3 +227,15 @@ async def test_malformed_bodies_are_refused(client: httpx.AsyncClient) -> None:
     assert (await get_run(info.run_id)).status == "waiting_approval"  # nothing was decided
     wrong_method = await client.post("/api/runs", json={"reviewer": "a"})
     assert wrong_method.status_code == 405 and wrong_method.json()["error"] == "method_not_allowed"
+
+
+async def test_a_database_no_run_was_hosted_on_shows_no_runs(db_url: str) -> None:
+    """``timestep serve`` may start before any worker created DBOS's tables."""
+    app = create_app(db_url, TOKEN)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE, headers=AUTH) as c:
+        response = await c.get("/api/runs")
+        assert response.status_code == 200 and response.json() == {"runs": []}
+        assert (await c.get("/api/runs/r1")).status_code == 404
+        assert (await c.get("/api/runs/r1/timeline")).status_code == 404
+        response = await c.post(decision_path("r1", "c1", "approve"), json={"reviewer": "a"})
+        assert response.status_code == 404

@@ -19,6 +19,7 @@ from timestep.inbox._auth import LOOPBACK_HOSTS, InboxGuard, Sessions
 from timestep.inbox._decisions import DecisionDesk
 from timestep.inbox._routes import Handlers, Problem, json_response
 from timestep.inbox._sse import RunWatcher
+from timestep.inbox._store import RunStore
 from timestep.inbox._token import resolve_token
 
 __all__ = ["create_app"]
@@ -51,11 +52,10 @@ def create_app(
             logger.warning("generated a new inbox token in %s", resolved.path)
         token = resolved.value
     database = resolve_database_url(database_url)
-    # Keep what the caller passed: None lets a process that hosts runs use its launched database.
-    target = database_url
+    store = RunStore(database_url)
     sessions = Sessions(token)
-    watcher = RunWatcher(target, interval=poll_interval)
-    handlers = Handlers(target, sessions, DecisionDesk(target), watcher)
+    watcher = RunWatcher(store, interval=poll_interval)
+    handlers = Handlers(store, sessions, DecisionDesk(store), watcher)
 
     routes = [
         Route("/", handlers.asset, methods=["GET"]),

@@ -16,8 +16,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from timestep.durable import approve, get_run, reject
+from timestep.durable import approve, reject
 from timestep.errors import ApprovalConflictError, CallNotFoundError
+from timestep.inbox._store import RunStore
 
 __all__ = ["Decision", "DecisionDesk"]
 
@@ -56,8 +57,9 @@ class Decision:
 class DecisionDesk:
     """Checks and sends decisions for one database."""
 
-    def __init__(self, database_url: str | None) -> None:
-        self._database_url = database_url
+    def __init__(self, store: RunStore) -> None:
+        self._store = store
+        self._database_url = store.database_url
         self._lock = asyncio.Lock()
         self._sent: OrderedDict[tuple[str, str], Decision] = OrderedDict()
 
@@ -79,7 +81,7 @@ class DecisionDesk:
             ApprovalConflictError: the call was already decided, or the run has ended.
         """
         async with self._lock:
-            info = await get_run(run_id, database_url=self._database_url)
+            info = await self._store.get(run_id)
             earlier = self._sent.get((run_id, call_id))
             recorded = info.decisions.get(call_id)
             if earlier is not None:

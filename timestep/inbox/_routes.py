@@ -16,12 +16,12 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from timestep.durable import RunStatus, get_run, list_runs
+from timestep.durable import RunStatus
 from timestep.inbox._auth import Sessions
 from timestep.inbox._decisions import DecisionDesk
 from timestep.inbox._openapi import openapi_document
 from timestep.inbox._sse import RunWatcher, event_stream
-from timestep.inbox._timeline import run_timeline
+from timestep.inbox._store import RunStore
 
 __all__ = ["Handlers", "Problem", "json_response", "static_asset"]
 
@@ -54,7 +54,7 @@ def static_asset(name: str) -> bytes:
 class Handlers:
     """Route handlers bound to one database, token and watcher."""
 
-    database_url: str | None
+    store: RunStore
     sessions: Sessions
     desk: DecisionDesk
     watcher: RunWatcher
@@ -108,15 +108,15 @@ class Handlers:
         limit_text = request.query_params.get("limit", "50")
         if not limit_text.isdigit() or not 1 <= int(limit_text) <= 200:
             raise Problem(400, "bad_request", "limit must be an integer from 1 to 200.")
-        infos = await list_runs(cast(RunStatus | None, status), int(limit_text), database_url=self.database_url)
+        infos = await self.store.list(cast(RunStatus | None, status), int(limit_text))
         return json_response({"runs": [i.to_dict() for i in infos]})
 
     async def run(self, request: Request) -> Response:
-        info = await get_run(request.path_params["run_id"], database_url=self.database_url)
+        info = await self.store.get(request.path_params["run_id"])
         return json_response(info.to_dict())
 
     async def timeline(self, request: Request) -> Response:
-        return json_response(await run_timeline(request.path_params["run_id"], self.database_url))
+        return json_response(await self.store.timeline(request.path_params["run_id"]))
 
     async def approve(self, request: Request) -> Response:
         return await self._decide(request, "approve")
@@ -127,7 +127,7 @@ class Handlers:
     async def events(self, request: Request) -> Response:
         run_id = request.query_params.get("run_id") or None
         if run_id is not None:
-            await get_run(run_id, database_url=self.database_url)  # 404 now, not mid-stream
+            await self.store.get(run_id)  # 404 now, not mid-stream
         return StreamingResponse(
             event_stream(self.watcher, run_id),
             media_type="text/event-stream",

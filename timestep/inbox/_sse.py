@@ -19,8 +19,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from timestep.durable import list_runs
-from timestep.inbox._timeline import run_timeline
+from timestep.inbox._store import RunStore
 
 __all__ = ["RunWatcher", "event_stream", "format_event"]
 
@@ -37,8 +36,8 @@ Runs = list[dict[str, Any]]
 class RunWatcher:
     """Polls the run list for every subscriber at once, only while someone listens."""
 
-    def __init__(self, database_url: str | None, *, interval: float = 0.5, limit: int = RUNS_LIMIT) -> None:
-        self.database_url = database_url
+    def __init__(self, store: RunStore, *, interval: float = 0.5, limit: int = RUNS_LIMIT) -> None:
+        self.store = store
         self.interval = interval
         self.limit = limit
         self._subscribers: set[asyncio.Queue[Runs]] = set()
@@ -89,7 +88,7 @@ class RunWatcher:
         last = ""
         while True:
             try:
-                runs = [r.to_dict() for r in await list_runs(limit=self.limit, database_url=self.database_url)]
+                runs = [r.to_dict() for r in await self.store.list(limit=self.limit)]
             except Exception as exc:  # the database may be restarting; keep the stream alive
                 logger.warning("inbox could not list runs: %s", type(exc).__name__)
             else:
@@ -130,7 +129,7 @@ async def event_stream(watcher: RunWatcher, run_id: str | None) -> AsyncIterator
                 chunks.append(format_event("runs", {"runs": runs}))
             if run_id is not None:
                 try:
-                    timeline = await run_timeline(run_id, watcher.database_url)
+                    timeline = await watcher.store.timeline(run_id)
                 except Exception as exc:
                     logger.warning("inbox could not read a timeline: %s", type(exc).__name__)
                 else:
