@@ -21,6 +21,7 @@ BOB = {"to": "bob@example.com", "subject": "Hi"}
 ANN = {"to": "ann@example.com", "subject": "First"}
 BO = {"to": "bo@example.com", "subject": "Second"}
 CY = {"to": "cy@example.com", "subject": "Handed off"}
+DEE = {"to": "dee@example.com", "subject": "Parallel"}
 ZOE = {"to": "zo\u00eb@ex\u00e4mple.com", "subject": "Gr\u00fc\u00dfe \u2713 \U0001f600 \u2028"}
 
 
@@ -39,10 +40,14 @@ class Case:
     #: guardrail names the resuming side's final snapshot must carry
     input_guardrails: list[str] = field(default_factory=list)
     output_guardrails: list[str] = field(default_factory=lambda: ["polite"])
+    #: lookup_contact executions on the resuming side (a completed call must not run again)
+    lookups: list[str] = field(default_factory=list)
+    #: the fake model's step indexes that ran (step k costs 10 * (k + 1) input tokens)
+    steps: tuple[int, ...] | None = None
 
     @property
     def input_tokens(self) -> int:
-        return sum(10 * (k + 1) for k in range(self.requests))
+        return sum(10 * (k + 1) for k in (self.steps or range(self.requests)))
 
 
 CASES: list[Case] = [
@@ -114,6 +119,17 @@ CASES: list[Case] = [
         [BOB],
         2,
         trace=True,
+    ),
+    # Two calls in one response: the lookup ran on the origin, only the send runs on resume.
+    Case(
+        "parallel_calls",
+        "parallel",
+        ["run"],
+        [APPROVE, "run"],
+        "final: sent:dee@example.com:Parallel",
+        [DEE],
+        2,
+        steps=(0, 2),
     ),
     Case(
         "unicode_numbers",

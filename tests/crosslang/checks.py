@@ -25,6 +25,7 @@ def check_resumed(case: Case, origin: Report, resumed: Report, *, js_form: bool)
     # rejection message) reached the model on the resuming side.
     assert resumed["final_output"] == case.final_output
     assert sent(resumed) == case.executed
+    assert resumed["lookups"] == case.lookups
     usage = resumed["usage"]
     tokens, entries = (
         ("inputTokens", "requestUsageEntries")

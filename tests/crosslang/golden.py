@@ -35,6 +35,7 @@ STATES: dict[str, dict[str, Any]] = {
     },
     "traced_interrupted": {"scenario": "basic", "actions": ["run"], "trace": True},
     "unicode_interrupted": {"scenario": "unicode", "actions": ["run"]},
+    "parallel_interrupted": {"scenario": "parallel", "actions": ["run"]},
     "final": {"scenario": "two_calls", "actions": ["run", APPROVE, "run", APPROVE, "run"]},
 }
 _VOLATILE = (
@@ -101,7 +102,7 @@ def load(relative: str) -> Any:
 # --- Parity views: a snapshot minus the fields where two valid encodings may differ ---------
 
 
-def _drop(value: Any, *paths: tuple[str, ...]) -> Any:
+def _drop(value: dict[str, Any], *paths: tuple[str, ...]) -> dict[str, Any]:
     for path in paths:
         _drop_path(value, list(path))
     return value

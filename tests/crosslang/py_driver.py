@@ -55,6 +55,7 @@ class Recorder:
     executed: list[dict[str, Any]] = field(default_factory=list)
     seen_outputs: list[str] = field(default_factory=list)  # last tool output per model call
     trace_ids: list[str | None] = field(default_factory=list)  # active trace per model call
+    lookups: list[str] = field(default_factory=list)  # lookup_contact executions
 
     def saw_trace(self) -> None:
         current = get_current_trace()
@@ -81,30 +82,34 @@ def make_model(scenario: str, recorder: Recorder) -> ScriptedModel:
         recorder.seen_outputs.append(outputs[-1] if outputs else "")
         recorder.saw_trace()
         step = steps[k]
+        assert step is not None, f"scenario {scenario!r} reached unexpected step {k}"
         usage = Usage(
             requests=1, input_tokens=10 * (k + 1), output_tokens=5, total_tokens=10 * (k + 1) + 5
         )
-        if "call" in step:
-            spec = step["call"]
-            arguments = spec.get("args_json") or json.dumps(spec["args"], separators=(",", ":"))
-            item: Any = ResponseFunctionToolCall(
+        calls = step.get("calls") or ([step["call"]] if "call" in step else [])
+        items: list[Any] = [
+            ResponseFunctionToolCall(
                 type="function_call",
                 id=f"fc_{spec['call_id']}",
                 call_id=spec["call_id"],
                 name=spec["name"],
-                arguments=arguments,
+                arguments=spec.get("args_json") or json.dumps(spec["args"], separators=(",", ":")),
                 status="completed",
             )
-        else:
+            for spec in calls
+        ]
+        if not calls:
             text = f"final: {outputs[-1] if outputs else ''}"
-            item = ResponseOutputMessage(
-                type="message",
-                id=f"msg_{k}",
-                role="assistant",
-                status="completed",
-                content=[ResponseOutputText(type="output_text", text=text, annotations=[])],
+            items.append(
+                ResponseOutputMessage(
+                    type="message",
+                    id=f"msg_{k}",
+                    role="assistant",
+                    status="completed",
+                    content=[ResponseOutputText(type="output_text", text=text, annotations=[])],
+                )
             )
-        return ModelStep(output=[item], usage=usage, response_id=f"resp_{k}")
+        return ModelStep(output=items, usage=usage, response_id=f"resp_{k}")
 
     return ScriptedModel([ModelStep.respond(respond) for _ in range(12)])
 
@@ -127,6 +132,12 @@ def make_agents(scenario: str, recorder: Recorder) -> dict[str, Agent[Any]]:
         recorder.executed.append({"to": to, "subject": subject, "user": user})
         return f"sent:{to}:{subject}"
 
+    @function_tool
+    def lookup_contact(name: str) -> str:
+        """Look a contact up (no approval needed)."""
+        recorder.lookups.append(name)
+        return f"contact:{name}"
+
     @input_guardrail
     async def no_secrets(
         ctx: RunContextWrapper[Any], agent: Agent[Any], data: Any
@@ -143,7 +154,7 @@ def make_agents(scenario: str, recorder: Recorder) -> dict[str, Agent[Any]]:
         name="Mailer",
         instructions="Send email.",
         model=model,
-        tools=[send_email],
+        tools=[lookup_contact, send_email],
         output_guardrails=[polite],
     )
     triage: Agent[Any] = Agent(
@@ -242,6 +253,7 @@ async def _drive(job: Job) -> dict[str, Any]:
             for i in state.get_interruptions()
         ],
         "executed": recorder.executed,
+        "lookups": recorder.lookups,
         "seen_outputs": recorder.seen_outputs,
         "usage": native["context"]["usage"],
         "trace_id": (native.get("trace") or {}).get("id"),

@@ -43,27 +43,27 @@ class ScenarioModel {
     const traceId = getCurrentTrace()?.traceId ?? null;
     this.recorder.traceIds.push(traceId === 'no-op' ? null : traceId);
     const step = this.steps[k];
+    if (step == null) throw new Error(`scenario reached unexpected step ${k}`);
     const usage = { requests: 1, inputTokens: 10 * (k + 1), outputTokens: 5, totalTokens: 10 * (k + 1) + 5 };
-    let item;
-    if (step.call) {
-      item = {
-        type: 'function_call',
-        id: `fc_${step.call.call_id}`,
-        callId: step.call.call_id,
-        name: step.call.name,
-        arguments: step.call.args_json ?? JSON.stringify(step.call.args),
-        status: 'completed',
-      };
-    } else {
-      item = {
+    const calls = step.calls ?? (step.call ? [step.call] : []);
+    const output = calls.map((call) => ({
+      type: 'function_call',
+      id: `fc_${call.call_id}`,
+      callId: call.call_id,
+      name: call.name,
+      arguments: call.args_json ?? JSON.stringify(call.args),
+      status: 'completed',
+    }));
+    if (calls.length === 0) {
+      output.push({
         type: 'message',
         id: `msg_${k}`,
         role: 'assistant',
         status: 'completed',
         content: [{ type: 'output_text', text: `final: ${outputs.length ? outputs[outputs.length - 1] : ''}` }],
-      };
+      });
     }
-    return { usage, output: [item], responseId: `resp_${k}` };
+    return { usage, output, responseId: `resp_${k}` };
   }
 
   async getResponse(request) {
@@ -105,11 +105,26 @@ function makeAgents(scenario, recorder) {
       return `sent:${args.to}:${args.subject}`;
     },
   });
+  const lookupContact = tool({
+    name: 'lookup_contact',
+    description: 'Look a contact up (no approval needed).',
+    parameters: {
+      type: 'object',
+      properties: { name: { type: 'string' } },
+      required: ['name'],
+      additionalProperties: false,
+    },
+    strict: false,
+    execute: async (args) => {
+      recorder.lookups.push(args.name);
+      return `contact:${args.name}`;
+    },
+  });
   const mailer = new Agent({
     name: 'Mailer',
     instructions: 'Send email.',
     model,
-    tools: [sendEmail],
+    tools: [lookupContact, sendEmail],
     outputGuardrails: [
       { name: 'polite', execute: async () => ({ tripwireTriggered: false, outputInfo: { polite: true } }) },
     ],
@@ -200,7 +215,7 @@ async function saveRow(db, state) {
 
 async function drive(job) {
   setTracingDisabled(!job.trace);
-  const recorder = { executed: [], seenOutputs: [], traceIds: [] };
+  const recorder = { executed: [], seenOutputs: [], traceIds: [], lookups: [] };
   const agents = makeAgents(job.scenario, recorder);
   const start = agents[SCENARIOS[job.scenario].start];
   const stored = job.db?.load ? await loadRow(job.db) : job.state;
@@ -224,6 +239,7 @@ async function drive(job) {
     final_output: result && interruptions.length === 0 ? (result.finalOutput ?? null) : null,
     interruptions: interruptions.map((i) => ({ call_id: i.rawItem.callId, name: i.rawItem.name, arguments: i.rawItem.arguments })),
     executed: recorder.executed,
+    lookups: recorder.lookups,
     seen_outputs: recorder.seenOutputs,
     usage: native.context.usage,
     trace_id: native.trace?.id ?? null,
