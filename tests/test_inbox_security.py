@@ -33,6 +33,7 @@ ROUTES: list[tuple[str, str]] = [
     ("GET", "/"),
     ("GET", "/static/app.js"),
     ("GET", "/static/app.css"),
+    ("GET", "/static/favicon.svg"),
     ("POST", "/logout"),
     ("GET", "/api/openapi.json"),
     ("GET", "/api/events"),

@@ -61,6 +61,7 @@ def create_app(
         Route("/", handlers.asset, methods=["GET"]),
         Route("/static/app.js", handlers.asset, methods=["GET"]),
         Route("/static/app.css", handlers.asset, methods=["GET"]),
+        Route("/static/favicon.svg", handlers.asset, methods=["GET"]),
         Route("/login", handlers.login, methods=["GET", "POST"]),
         Route("/logout", handlers.logout, methods=["POST"]),
         Route("/api/openapi.json", handlers.openapi, methods=["GET"]),

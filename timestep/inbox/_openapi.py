@@ -170,6 +170,10 @@ def openapi_document() -> dict[str, Any]:
                 "get": {"operationId": "stylesheet", "summary": "The page's stylesheet",
                         "responses": {"200": {"description": "CSS"}, "401": _UNAUTHORIZED}}
             },
+            "/static/favicon.svg": {
+                "get": {"operationId": "icon", "summary": "The page's icon",
+                        "responses": {"200": {"description": "SVG"}, "401": _UNAUTHORIZED}}
+            },
             "/login": {
                 "get": {
                     "operationId": "loginLink",

@@ -65,6 +65,7 @@ class Handlers:
             "/": (static_asset("index.html"), "text/html; charset=utf-8"),
             "/static/app.js": (static_asset("app.js"), "text/javascript; charset=utf-8"),
             "/static/app.css": (static_asset("app.css"), "text/css; charset=utf-8"),
+            "/static/favicon.svg": (static_asset("favicon.svg"), "image/svg+xml"),
         }
         self.login_page = static_asset("login.html")
 
