@@ -74,128 +74,158 @@ def decode_to_py_json(agent: Agent[Any], data: str | bytes | Mapping[str, Any]) 
     """Validate a JS snapshot and translate it to Python ``RunState.to_json()`` form."""
     js = load_json(data)
     validate_shape(js)
-    graph = AgentGraph(agent)
-    known = graph.names
-    ctx = ItemContext(known_agents=known)
+    return _Decoder(js, AgentGraph(agent)).decode()
 
-    def item(value: Any, where: str) -> JsonObject:
-        return item_js_to_py(value, where, ctx)
 
-    current_agent = agent_name(js["currentAgent"], "currentAgent", known)
-    for name in as_object(js["toolUseTracker"], "toolUseTracker"):
-        agent_name({"name": name}, "toolUseTracker", known)
-    generated = [item(v, f"generatedItems[{n}]") for n, v in enumerate(js["generatedItems"])]
+class _Decoder:
+    """One translation; each method produces one part of the Python snapshot."""
 
-    step = js.get("currentStep") or {}
-    interruptions: list[JsonObject] = []
-    py_step: JsonObject | None = None
-    if step.get("type") == "next_step_interruption":
-        data_obj = as_object(step.get("data") or {}, "currentStep.data")
-        interruptions = [
-            item(v, f"currentStep.interruptions[{n}]")
-            for n, v in enumerate(
-                as_list(data_obj.get("interruptions") or [], "currentStep.data.interruptions")
-            )
-        ]
+    def __init__(self, js: Mapping[str, Any], graph: AgentGraph) -> None:
+        self.js = js
+        self.graph = graph
+        self.items = ItemContext(known_agents=graph.names)
+        self.current_agent = agent_name(js["currentAgent"], "currentAgent", graph.names)
+        for name in as_object(js["toolUseTracker"], "toolUseTracker"):
+            agent_name({"name": name}, "toolUseTracker", graph.names)
+        step = js.get("currentStep")
+        self.step_type = step.get("type") if isinstance(step, Mapping) else None
+
+    def item(self, value: Any, where: str) -> JsonObject:
+        return item_js_to_py(value, where, self.items)
+
+    def step(self) -> tuple[JsonObject | None, list[JsonObject]]:
+        """(``current_step``, its interruptions); a final step is Python's ``None``."""
+        if self.step_type == "next_step_run_again":
+            return {"type": "next_step_run_again"}, []
+        if self.step_type != "next_step_interruption":
+            return None, []
+        data = as_object(self.js["currentStep"].get("data") or {}, "currentStep.data")
+        raw = as_list(data.get("interruptions") or [], "currentStep.data.interruptions")
+        interruptions = [self.item(v, f"currentStep.interruptions[{n}]") for n, v in enumerate(raw)]
         if not interruptions:
             malformed("currentStep", "an interruption step without interruptions")
-        py_step = {
+        # JS 1.18+ rejects accepted-response progress without a server-managed conversation,
+        # and such conversations are refused, so the response was never accepted.
+        flags = {"response_accepted": False, "llm_end_hooks_started": True}
+        return {
             "type": "next_step_interruption",
-            "data": {
-                "interruptions": interruptions,
-                "response_accepted": False,
-                "llm_end_hooks_started": True,
-            },
-        }
-    elif step.get("type") == "next_step_run_again":
-        py_step = {"type": "next_step_run_again"}
+            "data": {"interruptions": interruptions, **flags},
+        }, (interruptions)
 
-    lpr = js.get("lastProcessedResponse")
-    processed: JsonObject | None = None
-    # A finished run has no pending work: Python leaves last_processed_response unset then.
-    if lpr is not None and step.get("type") != "next_step_final_output":
-        processed = _processed.js_to_py(
-            as_object(lpr, "lastProcessedResponse"), item, interruptions
+    def processed(self, interruptions: list[JsonObject]) -> JsonObject | None:
+        lpr = self.js.get("lastProcessedResponse")
+        # A finished run has no pending work: Python leaves last_processed_response unset then.
+        if lpr is None or self.step_type == "next_step_final_output":
+            return None
+        out = _processed.js_to_py(as_object(lpr, "lastProcessedResponse"), self.item, interruptions)
+        _check_pending_tools(out["functions"], self.current_agent, self.graph)
+        return out
+
+    def responses(self) -> list[JsonObject]:
+        out: list[JsonObject] = []
+        for n, value in enumerate(self.js["modelResponses"]):
+            response = as_object(value, f"modelResponses[{n}]")
+            outputs = as_list(response.get("output") or [], f"modelResponses[{n}].output")
+            out.append(
+                {
+                    "usage": _usage.js_to_py(
+                        response.get("usage") or {}, f"modelResponses[{n}].usage"
+                    ),
+                    "output": [
+                        _raw_items.js_to_py(o, f"modelResponses[{n}].output[{m}]")
+                        for m, o in enumerate(outputs)
+                    ],
+                    "response_id": response.get("responseId"),
+                    "request_id": response.get("requestId"),
+                }
+            )
+        return out
+
+    def context(self, with_processed: bool) -> JsonObject:
+        js, js_context = self.js, self.js["context"]
+        lpr = as_object(js.get("lastProcessedResponse") or {}, "lastProcessedResponse")
+        lpr = lpr if with_processed else {}
+        # Calls are indexed on the JS form (their canonical source) for ledger and bindings.
+        calls = index_calls(
+            js["generatedItems"],
+            lpr.get("newItems") or [],
+            [(f["toolCall"], self.current_agent) for f in lpr.get("functions") or []],
+            [o for r in js["modelResponses"] for o in (r.get("output") or [])],
         )
-        _check_pending_tools(processed["functions"], current_agent, graph)
-
-    responses = [
-        {
-            "usage": _usage.js_to_py(r.get("usage") or {}, f"modelResponses[{n}].usage"),
-            "output": [
-                _raw_items.js_to_py(o, f"modelResponses[{n}].output[{m}]")
-                for m, o in enumerate(as_list(r.get("output") or [], f"modelResponses[{n}].output"))
-            ],
-            "response_id": r.get("responseId"),
-            "request_id": r.get("requestId"),
+        out: JsonObject = {
+            "usage": _usage.js_to_py(js_context["usage"], "context.usage"),
+            "approvals": {},
+            "tool_invocations": py_tool_invocations(calls),
+            "context": dict(js_context["context"]),
+            "context_meta": dict(_MAPPING_CONTEXT_META),
         }
-        for n, r in enumerate(as_object(r, "modelResponses[]") for r in js["modelResponses"])
-    ]
+        function_approvals = _approvals.js_to_py(js_context, calls, self.graph.names)
+        if function_approvals:
+            out["function_tool_approvals"] = function_approvals
+        return out
 
-    # Calls are indexed on the JS form (their canonical source) for the ledger and bindings.
-    js_lpr = as_object(lpr, "lastProcessedResponse") if processed is not None else {}
-    calls = index_calls(
-        js["generatedItems"],
-        js_lpr.get("newItems") or [],
-        [(f["toolCall"], current_agent) for f in js_lpr.get("functions") or []],
-        [o for r in js["modelResponses"] for o in (r.get("output") or [])],
-    )
-    js_context = js["context"]
-    py_context: JsonObject = {
-        "usage": _usage.js_to_py(js_context["usage"], "context.usage"),
-        "approvals": {},
-        "tool_invocations": py_tool_invocations(calls),
-        "context": dict(js_context["context"]),
-        "context_meta": dict(_MAPPING_CONTEXT_META),
-    }
-    function_approvals = _approvals.js_to_py(js_context, calls, known)
-    if function_approvals:
-        py_context["function_tool_approvals"] = function_approvals
+    def original_input(self) -> str | list[JsonObject]:
+        original = self.js["originalInput"]
+        if isinstance(original, str):
+            return original
+        return [_raw_items.js_to_py(v, f"originalInput[{n}]") for n, v in enumerate(original)]
 
-    original = js["originalInput"]
-    out: JsonObject = {
-        "$schemaVersion": PY_SCHEMA_VERSION,
-        "current_turn": js["currentTurn"],
-        "current_agent": agent_ref(current_agent),
-        "original_input": original
-        if isinstance(original, str)
-        else [_raw_items.js_to_py(v, f"originalInput[{n}]") for n, v in enumerate(original)],
-        "pending_input": [],
-        "model_responses": responses,
-        "context": py_context,
-        "tool_use_tracker": {k: list(v) for k, v in js["toolUseTracker"].items()},
-        "max_turns": js.get("maxTurns"),
-        "no_active_agent_run": True,  # Python always writes true (RunState.to_json)
-        "input_guardrail_results": _guardrails.convert_results(
-            js["inputGuardrailResults"], "input", "inputGuardrailResults"
-        ),
-        "output_guardrail_results": _guardrails.convert_results(
-            js["outputGuardrailResults"], "output", "outputGuardrailResults", known
-        ),
-        "tool_input_guardrail_results": [],
-        "tool_output_guardrail_results": [],
-        "conversation_id": None,
-        "previous_response_id": None,
-        "auto_previous_response_id": False,
-        "generated_prompt_cache_key": None,
-        "reasoning_item_id_policy": js.get("reasoningItemIdPolicy"),
-        "nested_history_owned_session_item_refs": [],
-    }
-    ownership = js.get("currentResponseGeneratedItemOwnership")
-    if (
-        py_step is not None
-        and py_step["type"] == "next_step_interruption"
-        and isinstance(ownership, Mapping)
-    ):
-        out["current_response_generated_item_ownership"] = {
+    def ownership(self, step: JsonObject | None) -> JsonObject | None:
+        ownership = self.js.get("currentResponseGeneratedItemOwnership")
+        if (
+            step is None
+            or step["type"] != "next_step_interruption"
+            or not isinstance(ownership, Mapping)
+        ):
+            return None
+        return {
             "start": ownership.get("generatedItemStartIndex"),
             "end": ownership.get("generatedItemEndIndexExclusive"),
             "interruptions": list(ownership.get("interruptionGeneratedItemIndexes") or []),
         }
-    out["generated_items"] = generated
-    out["current_step"] = py_step
-    out["last_model_response"] = responses[-1] if responses else None
-    out["last_processed_response"] = processed
-    out["current_turn_persisted_item_count"] = 0
-    out["trace"] = _trace.js_to_py(js.get("trace"))
-    return out
+
+    def decode(self) -> JsonObject:
+        js = self.js
+        generated = [
+            self.item(v, f"generatedItems[{n}]") for n, v in enumerate(js["generatedItems"])
+        ]
+        step, interruptions = self.step()
+        processed = self.processed(interruptions)
+        responses = self.responses()
+        out: JsonObject = {
+            "$schemaVersion": PY_SCHEMA_VERSION,
+            "current_turn": js["currentTurn"],
+            "current_agent": agent_ref(self.current_agent),
+            "original_input": self.original_input(),
+            "pending_input": [],
+            "model_responses": responses,
+            "context": self.context(processed is not None),
+            "tool_use_tracker": {k: list(v) for k, v in js["toolUseTracker"].items()},
+            "max_turns": js.get("maxTurns"),
+            "no_active_agent_run": True,  # what Python always writes (RunState.to_json)
+            "input_guardrail_results": _guardrails.convert_results(
+                js["inputGuardrailResults"], "input", "inputGuardrailResults"
+            ),
+            "output_guardrail_results": _guardrails.convert_results(
+                js["outputGuardrailResults"], "output", "outputGuardrailResults", self.graph.names
+            ),
+            "tool_input_guardrail_results": [],
+            "tool_output_guardrail_results": [],
+            "conversation_id": None,
+            "previous_response_id": None,
+            "auto_previous_response_id": False,
+            "generated_prompt_cache_key": None,
+            "reasoning_item_id_policy": js.get("reasoningItemIdPolicy"),
+            "nested_history_owned_session_item_refs": [],
+        }
+        ownership = self.ownership(step)
+        if ownership is not None:
+            out["current_response_generated_item_ownership"] = ownership
+        out["generated_items"] = generated
+        out["current_step"] = step
+        out["last_model_response"] = responses[-1] if responses else None
+        out["last_processed_response"] = processed
+        # Sessions do not cross languages (session_items are rebuilt from generated_items).
+        out["current_turn_persisted_item_count"] = 0
+        out["trace"] = _trace.js_to_py(js.get("trace"))
+        return out

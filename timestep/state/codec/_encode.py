@@ -4,7 +4,8 @@ schema 1.22).
 The encoder reads the SDK's own ``RunState.to_json()`` (so it sees exactly what Python would
 persist), refuses anything outside the supported subset by name, translates the rest, and
 recomputes everything that is identity-bound in JS: tool state keys, approval bindings,
-completed-invocation records with their evidence, and the trace's agent span.
+completed-invocation records with their evidence, and the trace's agent span. Key order follows
+JS ``RunState.toJSON`` so the output reads like a JS-written snapshot.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from datetime import datetime
 from typing import Any
 
 from agents import RunState
+from agents.exceptions import UserError as SdkUserError
 
+from timestep.errors import UserError
 from timestep.state.codec import _approvals, _guardrails, _processed, _raw_items, _trace, _usage
 from timestep.state.codec._calls import index_calls, js_completion_records
 from timestep.state.codec._common import (
@@ -33,7 +36,7 @@ from timestep.state.codec._versions import JS_SCHEMA_VERSION
 
 __all__ = ["encode_js", "encode_py_json"]
 
-# Python-only bookkeeping that must be empty/unset for a snapshot to cross (feature, check).
+# Python-only bookkeeping that must be empty/unset for a snapshot to cross.
 _PY_REFUSED_FIELDS: tuple[tuple[str, str], ...] = (
     ("pending_input", "pending input (RunState.add_input)"),
     ("conversation_id", "server-managed conversations (conversation_id)"),
@@ -47,8 +50,20 @@ _PY_REFUSED_FIELDS: tuple[tuple[str, str], ...] = (
 
 
 def encode_js(state: RunState[Any], *, now: datetime | None = None) -> JsonObject:
-    """See :func:`timestep.state.codec.encode_js`."""
-    return encode_py_json(state.to_json(), state_type=py_state_type(state), now=now)
+    """See :func:`timestep.state.codec.encode_js` (``now`` stamps the synthesized span)."""
+    try:
+        py = state.to_json()
+    except SdkUserError as error:  # e.g. same-name agents the SDK itself cannot tell apart
+        raise UserError(f"This RunState cannot be snapshotted: {error}") from None
+    return encode_py_json(py, state_type=py_state_type(state), now=now)
+
+
+def encode_py_json(
+    py: Mapping[str, Any], *, state_type: str, now: datetime | None = None
+) -> JsonObject:
+    """Translate a Python ``RunState.to_json()`` payload (the encoder's core, pure JSON)."""
+    _refuse_unsupported(py)
+    return _Encoder(py, state_type, now).encode()
 
 
 def _refuse_unsupported(py: Mapping[str, Any]) -> None:
@@ -99,153 +114,183 @@ def _final_output(generated: list[JsonObject]) -> str:
         return ""
     last = generated[-1]
     if last["type"] == "message_output_item":
-        return "".join(
-            p.get("text", "") for p in last["rawItem"]["content"] if p["type"] == "output_text"
-        )
+        parts = last["rawItem"]["content"]
+        return "".join(p.get("text", "") for p in parts if p["type"] == "output_text")
     output = last.get("output")
     return output if isinstance(output, str) else json.dumps(output)
 
 
-def encode_py_json(
-    py: Mapping[str, Any], *, state_type: str, now: datetime | None = None
-) -> JsonObject:
-    """Translate a Python ``RunState.to_json()`` payload (the encoder's core, pure JSON)."""
-    _refuse_unsupported(py)
-    call_names = _py_call_names(py)
-    py_context = as_object(py.get("context"), "context")
-    ctx = ItemContext(
-        call_names=call_names, rejected_call_ids=_approvals.py_rejected_call_ids(py_context)
-    )
+class _Encoder:
+    """One translation; each method produces one part of the JS snapshot."""
 
-    def item(value: Any, where: str) -> JsonObject:
-        return item_py_to_js(value, where, ctx)
-
-    def raw(value: Any, where: str) -> JsonObject:
-        return _raw_items.py_to_js(value, where, call_names)
-
-    current_agent = agent_name(py.get("current_agent"), "current_agent")
-    original = py.get("original_input")
-    generated = [
-        item(v, f"generated_items[{n}]")
-        for n, v in enumerate(as_list(py.get("generated_items") or [], "generated_items"))
-    ]
-    responses = [
-        {
-            "usage": _usage.py_to_js(
-                r.get("usage") or {}, f"model_responses[{n}].usage", include_entries=False
-            ),
-            "output": [
-                raw(o, f"model_responses[{n}].output[{m}]")
-                for m, o in enumerate(r.get("output") or [])
-            ],
-            **({"responseId": r["response_id"]} if r.get("response_id") else {}),
-            **({"requestId": r["request_id"]} if r.get("request_id") else {}),
-        }
-        for n, r in enumerate(
-            as_object(r, "model_responses[]")
-            for r in as_list(py.get("model_responses") or [], "model_responses")
+    def __init__(self, py: Mapping[str, Any], state_type: str, now: datetime | None) -> None:
+        self.py = py
+        self.state_type = state_type
+        self.now = now
+        self.call_names = _py_call_names(py)
+        self.py_context = as_object(py.get("context"), "context")
+        self.items = ItemContext(
+            call_names=self.call_names,
+            rejected_call_ids=_approvals.py_rejected_call_ids(self.py_context),
         )
-    ]
-    lpr = py.get("last_processed_response")
-    processed = (
-        _processed.py_to_js(as_object(lpr, "last_processed_response"), item, call_names)
-        if lpr
-        else None
-    )
+        self.current_agent = agent_name(py.get("current_agent"), "current_agent")
 
-    step = py.get("current_step")
-    interrupted = state_type == "interrupted"
-    interruptions: list[JsonObject] = []
-    js_step: JsonObject | None = None
-    if step and step.get("type") == "next_step_interruption":
-        data = as_object(step.get("data") or {}, "current_step.data")
-        interruptions = [
-            item(v, f"current_step.interruptions[{n}]")
-            for n, v in enumerate(data.get("interruptions") or [])
-        ]
-        js_step = {"type": "next_step_interruption", "data": {"interruptions": interruptions}}
-    elif step and step.get("type") == "next_step_run_again":
-        js_step = {"type": "next_step_run_again"}
-    elif state_type == "final":
-        js_step = {"type": "next_step_final_output", "output": _final_output(generated)}
+    def item(self, value: Any, where: str) -> JsonObject:
+        return item_py_to_js(value, where, self.items)
 
-    calls = index_calls(
-        generated,
-        processed["newItems"] if processed else [],
-        [(f["toolCall"], current_agent) for f in (processed or {}).get("functions", [])],
-        [o for r in responses for o in r["output"]],
-    )
-    pending = {i["rawItem"]["callId"]: (i["agent"]["name"], i["toolName"]) for i in interruptions}
-    function_approvals, approval_invocations = _approvals.py_to_js(py_context, calls, pending)
+    def raw(self, value: Any, where: str) -> JsonObject:
+        return _raw_items.py_to_js(value, where, self.call_names)
 
-    js_context: JsonObject = {
-        "usage": _usage.py_to_js(py_context.get("usage") or {}, "context.usage"),
-        "approvals": {},
-    }
-    if function_approvals:
-        js_context["functionApprovals"] = function_approvals
-    js_context["approvalInvocations"] = approval_invocations
-    js_context["context"] = dict(py_context.get("context") or {})  # JS requires an object
+    def original_input(self) -> str | list[JsonObject]:
+        original = self.py.get("original_input")
+        if isinstance(original, str):
+            return original
+        items = as_list(original, "original_input")
+        return [self.raw(v, f"original_input[{n}]") for n, v in enumerate(items)]
 
-    trace, span = _trace.py_to_js(py.get("trace"), current_agent, now)
-    tracker = {
-        agent_name({"name": name}, "tool_use_tracker"): list(dict.fromkeys(tools))
-        for name, tools in as_object(py.get("tool_use_tracker") or {}, "tool_use_tracker").items()
-    }
-    turn = py.get("current_turn", 0)
-    out: JsonObject = {
-        "$schemaVersion": JS_SCHEMA_VERSION,
-        "currentTurn": turn,
-        "currentAgent": agent_ref(current_agent),
-        "originalInput": original
-        if isinstance(original, str)
-        else [
-            raw(v, f"original_input[{n}]")
-            for n, v in enumerate(as_list(original, "original_input"))
-        ],
-        "modelResponses": responses,
-        "context": js_context,
-        "toolUseTracker": tracker,
-        "maxTurns": py.get("max_turns"),
-        "currentAgentSpan": span,
-        # After a model response JS marks the agent run active, so a resume emits no second
-        # agent_start (run.js); Python always writes ``no_active_agent_run: true``.
-        "noActiveAgentRun": not responses,
-        "inputGuardrailResults": _guardrails.convert_results(
-            py.get("input_guardrail_results"), "input", "input_guardrail_results"
-        ),
-        # JS refuses to resume without it (run.js); Python only checkpoints after the initial
-        # input guardrails of turn 1 passed (a tripwire raises instead of returning a state).
-        "initialInputGuardrailsCompleted": turn > 0,
-        "outputGuardrailResults": _guardrails.convert_results(
-            py.get("output_guardrail_results"), "output", "output_guardrail_results"
-        ),
-        "toolInputGuardrailResults": [],
-        "toolOutputGuardrailResults": [],
-        "currentTurnInProgress": interrupted,
-    }
-    if js_step is not None:
-        out["currentStep"] = js_step
-    if responses:
-        out["lastModelResponse"] = responses[-1]
-    out["generatedItems"] = generated
-    ownership = py.get("current_response_generated_item_ownership")
-    if interrupted and isinstance(ownership, Mapping) and processed:
-        out["currentResponseGeneratedItemOwnership"] = {
+    def responses(self) -> list[JsonObject]:
+        out: list[JsonObject] = []
+        for n, value in enumerate(as_list(self.py.get("model_responses") or [], "model_responses")):
+            response = as_object(value, f"model_responses[{n}]")
+            js: JsonObject = {
+                "usage": _usage.py_to_js(
+                    response.get("usage") or {},
+                    f"model_responses[{n}].usage",
+                    include_entries=False,
+                ),
+                "output": [
+                    self.raw(o, f"model_responses[{n}].output[{m}]")
+                    for m, o in enumerate(response.get("output") or [])
+                ],
+            }
+            if response.get("response_id"):
+                js["responseId"] = response["response_id"]
+            if response.get("request_id"):
+                js["requestId"] = response["request_id"]
+            out.append(js)
+        return out
+
+    def step(self, generated: list[JsonObject]) -> tuple[JsonObject | None, list[JsonObject]]:
+        """(``currentStep``, its interruptions)."""
+        step = self.py.get("current_step") or {}
+        if step.get("type") == "next_step_interruption":
+            data = as_object(step.get("data") or {}, "current_step.data")
+            interruptions = [
+                self.item(v, f"current_step.interruptions[{n}]")
+                for n, v in enumerate(data.get("interruptions") or [])
+            ]
+            return {"type": "next_step_interruption", "data": {"interruptions": interruptions}}, (
+                interruptions
+            )
+        if step.get("type") == "next_step_run_again":
+            return {"type": "next_step_run_again"}, []
+        if self.state_type == "final":
+            return {"type": "next_step_final_output", "output": _final_output(generated)}, []
+        return None, []
+
+    def context(
+        self,
+        generated: list[JsonObject],
+        processed: JsonObject | None,
+        interruptions: list[JsonObject],
+        responses: list[JsonObject],
+    ) -> JsonObject:
+        calls = index_calls(
+            generated,
+            processed["newItems"] if processed else [],
+            [(f["toolCall"], self.current_agent) for f in (processed or {}).get("functions", [])],
+            [o for r in responses for o in r["output"]],
+        )
+        pending = {
+            i["rawItem"]["callId"]: (i["agent"]["name"], i["toolName"]) for i in interruptions
+        }
+        function_approvals, invocations = _approvals.py_to_js(self.py_context, calls, pending)
+        out: JsonObject = {
+            "usage": _usage.py_to_js(self.py_context.get("usage") or {}, "context.usage"),
+            "approvals": {},
+        }
+        if function_approvals:
+            out["functionApprovals"] = function_approvals
+        out["approvalInvocations"] = invocations  # mandatory since JS 1.18
+        out["context"] = dict(self.py_context.get("context") or {})  # JS requires an object
+        return out
+
+    def ownership(self, processed: JsonObject | None) -> JsonObject | None:
+        """JS ``currentResponseGeneratedItemOwnership`` from Python's same-purpose record."""
+        ownership = self.py.get("current_response_generated_item_ownership")
+        if self.state_type != "interrupted" or not isinstance(ownership, Mapping) or not processed:
+            return None
+        return {
             "generatedItemStartIndex": ownership.get("start"),
             "generatedItemEndIndexExclusive": ownership.get("end"),
             "interruptionGeneratedItemIndexes": list(ownership.get("interruptions") or []),
-            "toolOutputGuardrailResultStartIndex": 0,
+            "toolOutputGuardrailResultStartIndex": 0,  # tool guardrail results are refused
         }
-    out["pendingAgentToolRuns"] = {}
-    out["pendingAgentToolRunAliases"] = {}
-    if processed is not None:
-        out["lastProcessedResponse"] = processed
-    # Session bookkeeping does not cross languages (sessions are per-SDK): 0 = nothing of this
-    # turn persisted yet by the resuming side.
-    out["currentTurnPersistedItemCount"] = 0
-    out.update(js_completion_records(generated))
-    if py.get("reasoning_item_id_policy") in ("preserve", "omit"):
-        out["reasoningItemIdPolicy"] = py["reasoning_item_id_policy"]
-    out["trace"] = trace
-    return out
+
+    def encode(self) -> JsonObject:
+        py = self.py
+        generated = [
+            self.item(v, f"generated_items[{n}]")
+            for n, v in enumerate(as_list(py.get("generated_items") or [], "generated_items"))
+        ]
+        responses = self.responses()
+        lpr = py.get("last_processed_response")
+        processed = (
+            _processed.py_to_js(
+                as_object(lpr, "last_processed_response"), self.item, self.call_names
+            )
+            if lpr
+            else None
+        )
+        step, interruptions = self.step(generated)
+        trace, span = _trace.py_to_js(py.get("trace"), self.current_agent, self.now)
+        tracker = as_object(py.get("tool_use_tracker") or {}, "tool_use_tracker")
+        turn = py.get("current_turn", 0)
+        out: JsonObject = {
+            "$schemaVersion": JS_SCHEMA_VERSION,
+            "currentTurn": turn,
+            "currentAgent": agent_ref(self.current_agent),
+            "originalInput": self.original_input(),
+            "modelResponses": responses,
+            "context": self.context(generated, processed, interruptions, responses),
+            "toolUseTracker": {
+                agent_name({"name": name}, "tool_use_tracker"): list(dict.fromkeys(tools))
+                for name, tools in tracker.items()
+            },
+            "maxTurns": py.get("max_turns"),
+            "currentAgentSpan": span,
+            # After a model response JS marks the agent run active, so a resume emits no
+            # second agent_start (run.js); Python always writes ``no_active_agent_run: true``.
+            "noActiveAgentRun": not responses,
+            "inputGuardrailResults": _guardrails.convert_results(
+                py.get("input_guardrail_results"), "input", "input_guardrail_results"
+            ),
+            # JS refuses to resume without it (run.js); Python only checkpoints after the
+            # initial input guardrails of turn 1 passed (a tripwire raises, returns no state).
+            "initialInputGuardrailsCompleted": turn > 0,
+            "outputGuardrailResults": _guardrails.convert_results(
+                py.get("output_guardrail_results"), "output", "output_guardrail_results"
+            ),
+            "toolInputGuardrailResults": [],
+            "toolOutputGuardrailResults": [],
+            "currentTurnInProgress": self.state_type == "interrupted",
+        }
+        if step is not None:
+            out["currentStep"] = step
+        if responses:
+            out["lastModelResponse"] = responses[-1]
+        out["generatedItems"] = generated
+        ownership = self.ownership(processed)
+        if ownership is not None:
+            out["currentResponseGeneratedItemOwnership"] = ownership
+        out["pendingAgentToolRuns"] = {}
+        out["pendingAgentToolRunAliases"] = {}
+        if processed is not None:
+            out["lastProcessedResponse"] = processed
+        # Sessions do not cross languages: 0 = nothing of this turn persisted by the reader yet.
+        out["currentTurnPersistedItemCount"] = 0
+        out.update(js_completion_records(generated))
+        if py.get("reasoning_item_id_policy") in ("preserve", "omit"):
+            out["reasoningItemIdPolicy"] = py["reasoning_item_id_policy"]
+        out["trace"] = trace
+        return out
