@@ -116,6 +116,17 @@ async def test_reviewer_approves_in_the_browser_and_sees_the_run_finish_live(dur
                 await succeeded.locator(f'button.run[data-run-id="{target.run_id}"]').wait_for()
                 assert await page.evaluate("window.__sameDocument") is True
 
+                # The other parked run: reject it with a message for the model.
+                await page.click(f'button.run[data-run-id="{other.run_id}"]')
+                card = page.locator(f'article.approval[data-call-id="{other.pending[0].call_id}"]')
+                await card.locator(".reject-message").fill("Needs a purchase order.")
+                await card.get_by_role("button", name="Reject", exact=True).click()
+                await status.filter(has_text="Succeeded").wait_for(timeout=30_000)
+                decision = page.locator('.timeline li[data-type="decision"]')
+                await decision.filter(has_text="Needs a purchase order.").wait_for()
+                decision_text = await decision.text_content()
+                assert decision_text is not None and "Rejected" in decision_text and "alice" in decision_text
+
                 assert await page.locator("img").count() == 0
                 assert dialogs == [] and problems == []
             finally:
@@ -123,4 +134,4 @@ async def test_reviewer_approves_in_the_browser_and_sees_the_run_finish_live(dur
 
     info = await wait_for(target.run_id, "succeeded")
     assert info.output == f"done: charged {INJECTION} 700"
-    assert (await wait_for(other.run_id, "waiting_approval")).pending  # untouched
+    assert (await wait_for(other.run_id, "succeeded")).output == "done: Needs a purchase order."
