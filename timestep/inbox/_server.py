@@ -60,7 +60,10 @@ def serve(
         )
         print("\n" + "!" * 78 + "\n" + warning + "\n" + "!" * 78 + "\n", file=sys.stderr, flush=True)
         logger.warning("inbox bound to non-loopback address %s", host)
-    app = create_app(database_url, resolved.value, allowed_hosts=LOOPBACK_HOSTS if loopback else None)
+    # Loopback: answer only loopback names (and the one bound, e.g. 127.0.0.2) so a page on a
+    # rebound DNS name gets nothing. Elsewhere the names clients use are unknown: answer any.
+    allowed = (*LOOPBACK_HOSTS, host.strip("[]").lower()) if loopback else None
+    app = create_app(database_url, resolved.value, allowed_hosts=allowed)
     config = uvicorn.Config(
         app,
         host=host,
