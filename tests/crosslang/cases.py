@@ -21,6 +21,7 @@ BOB = {"to": "bob@example.com", "subject": "Hi"}
 ANN = {"to": "ann@example.com", "subject": "First"}
 BO = {"to": "bo@example.com", "subject": "Second"}
 CY = {"to": "cy@example.com", "subject": "Handed off"}
+EVE = {"to": "eve@example.com", "subject": "Chatty"}
 DEE = {"to": "dee@example.com", "subject": "Parallel"}
 ZOE = {"to": "zo\u00eb@ex\u00e4mple.com", "subject": "Gr\u00fc\u00dfe \u2713 \U0001f600 \u2028"}
 
@@ -130,6 +131,16 @@ CASES: list[Case] = [
         [DEE],
         2,
         steps=(0, 2),
+    ),
+    # An assistant message before the call in the same response.
+    Case(
+        "message_and_call",
+        "chatty",
+        ["run"],
+        [APPROVE, "run"],
+        "final: sent:eve@example.com:Chatty",
+        [EVE],
+        2,
     ),
     Case(
         "unicode_numbers",

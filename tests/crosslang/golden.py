@@ -36,6 +36,8 @@ STATES: dict[str, dict[str, Any]] = {
     "traced_interrupted": {"scenario": "basic", "actions": ["run"], "trace": True},
     "unicode_interrupted": {"scenario": "unicode", "actions": ["run"]},
     "parallel_interrupted": {"scenario": "parallel", "actions": ["run"]},
+    "chatty_interrupted": {"scenario": "chatty", "actions": ["run"]},
+    "always_reject_final": {"scenario": "two_calls", "actions": ["run", ALWAYS_REJECT, "run"]},
     "final": {"scenario": "two_calls", "actions": ["run", APPROVE, "run", APPROVE, "run"]},
 }
 _VOLATILE = (

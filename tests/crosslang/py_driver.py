@@ -87,7 +87,19 @@ def make_model(scenario: str, recorder: Recorder) -> ScriptedModel:
             requests=1, input_tokens=10 * (k + 1), output_tokens=5, total_tokens=10 * (k + 1) + 5
         )
         calls = step.get("calls") or ([step["call"]] if "call" in step else [])
-        items: list[Any] = [
+        text = step.get("say") if calls else f"final: {outputs[-1] if outputs else ''}"
+        items: list[Any] = []
+        if text is not None:
+            items.append(
+                ResponseOutputMessage(
+                    type="message",
+                    id=f"msg_{k}",
+                    role="assistant",
+                    status="completed",
+                    content=[ResponseOutputText(type="output_text", text=text, annotations=[])],
+                )
+            )
+        items += [
             ResponseFunctionToolCall(
                 type="function_call",
                 id=f"fc_{spec['call_id']}",
@@ -98,17 +110,6 @@ def make_model(scenario: str, recorder: Recorder) -> ScriptedModel:
             )
             for spec in calls
         ]
-        if not calls:
-            text = f"final: {outputs[-1] if outputs else ''}"
-            items.append(
-                ResponseOutputMessage(
-                    type="message",
-                    id=f"msg_{k}",
-                    role="assistant",
-                    status="completed",
-                    content=[ResponseOutputText(type="output_text", text=text, annotations=[])],
-                )
-            )
         return ModelStep(output=items, usage=usage, response_id=f"resp_{k}")
 
     return ScriptedModel([ModelStep.respond(respond) for _ in range(12)])

@@ -46,23 +46,19 @@ class ScenarioModel {
     if (step == null) throw new Error(`scenario reached unexpected step ${k}`);
     const usage = { requests: 1, inputTokens: 10 * (k + 1), outputTokens: 5, totalTokens: 10 * (k + 1) + 5 };
     const calls = step.calls ?? (step.call ? [step.call] : []);
-    const output = calls.map((call) => ({
+    const text = calls.length ? step.say : `final: ${outputs.length ? outputs[outputs.length - 1] : ''}`;
+    const output = [];
+    if (text != null) {
+      output.push({ type: 'message', id: `msg_${k}`, role: 'assistant', status: 'completed', content: [{ type: 'output_text', text }] });
+    }
+    output.push(...calls.map((call) => ({
       type: 'function_call',
       id: `fc_${call.call_id}`,
       callId: call.call_id,
       name: call.name,
       arguments: call.args_json ?? JSON.stringify(call.args),
       status: 'completed',
-    }));
-    if (calls.length === 0) {
-      output.push({
-        type: 'message',
-        id: `msg_${k}`,
-        role: 'assistant',
-        status: 'completed',
-        content: [{ type: 'output_text', text: `final: ${outputs.length ? outputs[outputs.length - 1] : ''}` }],
-      });
-    }
+    })));
     return { usage, output, responseId: `resp_${k}` };
   }
 
@@ -173,7 +169,7 @@ async function loadRow(db) {
   try {
     const { rows } = await client.query(
       `UPDATE run_states SET resumed_at = (NOW() AT TIME ZONE 'UTC')
-        WHERE run_id = $1 AND is_active
+        WHERE run_id = $1 AND is_active AND resumed_at IS NULL
         RETURNING state_data`,
       [db.key],
     );

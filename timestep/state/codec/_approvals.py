@@ -59,15 +59,31 @@ def _messages(value: Any, where: str) -> dict[str, str]:
     return {str(k): v for k, v in obj.items() if isinstance(v, str)}
 
 
-def py_rejected_call_ids(py_context: Mapping[str, Any]) -> frozenset[str]:
-    """Call ids a Python snapshot records as rejected (their outputs were never executed)."""
+def py_rejected_call_ids(
+    py_context: Mapping[str, Any], call_owners: Mapping[str, tuple[str, str]]
+) -> frozenset[str]:
+    """Call ids whose output is a rejection message, not an execution (JS ``executionStatus``).
+
+    Per-call rejections are explicit. A sticky rejection (``always_reject``) covers every call
+    of that agent's tool that has no per-call approval; ``call_owners`` maps call id ->
+    (agent, tool name).
+    """
     rejected: set[str] = set()
     for entry in py_context.get("function_tool_approvals") or []:
         decision = entry.get("decision") or {}
+        approved = decision.get("approved")
         per_call = decision.get("rejected")
         if isinstance(per_call, list):
             rejected.update(str(i) for i in per_call)
         rejected.update(str(i) for i in (decision.get("rejection_messages") or {}))
+        if per_call is True:
+            owner = ((entry.get("agent") or {}).get("name"), entry.get("tool_key"))
+            approved_ids = set(approved) if isinstance(approved, list) else set()
+            rejected.update(
+                call_id
+                for call_id, call_owner in call_owners.items()
+                if call_owner == owner and call_id not in approved_ids
+            )
     return frozenset(rejected)
 
 
@@ -117,7 +133,11 @@ def py_to_js(
         if isinstance(decision.get("sticky_rejection_message"), str):
             record["stickyRejectMessage"] = decision["sticky_rejection_message"]
         approvals.setdefault(agent, {})[js_function_state_key(tool)] = record
+        # Bind every call the record decided: per-call lists, calls with a rejection message
+        # (Python keys the message by the call the decision was made on, sticky or not) and
+        # pending calls a sticky decision covers.
         call_ids = [cid for ids in (approved, rejected) if isinstance(ids, list) for cid in ids]
+        call_ids += list(messages)
         if sticky:
             call_ids += [c for c, (a, t) in pending.items() if (a, t) == (agent, tool)]
         for call_id in call_ids:

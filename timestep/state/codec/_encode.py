@@ -91,8 +91,11 @@ def _refuse_unsupported(py: Mapping[str, Any]) -> None:
         refuse("server-accepted response checkpoints", "current_step.data.response_accepted is set")
 
 
-def _py_call_names(py: Mapping[str, Any]) -> dict[str, str]:
-    """call id -> tool name from every function call Python stored (JS outputs need names)."""
+def _py_calls(py: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """Every function call Python stored: call id -> tool name (JS outputs need the name) and,
+    for calls owned by a run item, call id -> (agent, tool name)."""
+    names: dict[str, str] = {}
+    owners: dict[str, tuple[str, str]] = {}
     raws: list[Any] = []
     if isinstance(py.get("original_input"), list):
         raws += py["original_input"]
@@ -100,12 +103,15 @@ def _py_call_names(py: Mapping[str, Any]) -> dict[str, str]:
         raws += response.get("output") or []
     lpr = py.get("last_processed_response") or {}
     for item in [*(py.get("generated_items") or []), *(lpr.get("new_items") or [])]:
-        raws.append(item.get("raw_item"))
-    return {
-        str(raw["call_id"]): str(raw.get("name"))
-        for raw in raws
-        if isinstance(raw, Mapping) and raw.get("type") == "function_call" and raw.get("call_id")
-    }
+        raw = item.get("raw_item")
+        raws.append(raw)
+        agent = (item.get("agent") or {}).get("name")
+        if isinstance(raw, Mapping) and raw.get("type") == "function_call" and agent:
+            owners[str(raw.get("call_id"))] = (str(agent), str(raw.get("name")))
+    for raw in raws:
+        if isinstance(raw, Mapping) and raw.get("type") == "function_call" and raw.get("call_id"):
+            names[str(raw["call_id"])] = str(raw.get("name"))
+    return names, owners
 
 
 def _final_output(generated: list[JsonObject]) -> str:
@@ -127,11 +133,11 @@ class _Encoder:
         self.py = py
         self.state_type = state_type
         self.now = now
-        self.call_names = _py_call_names(py)
+        self.call_names, owners = _py_calls(py)
         self.py_context = as_object(py.get("context"), "context")
         self.items = ItemContext(
             call_names=self.call_names,
-            rejected_call_ids=_approvals.py_rejected_call_ids(self.py_context),
+            rejected_call_ids=_approvals.py_rejected_call_ids(self.py_context, owners),
         )
         self.current_agent = agent_name(py.get("current_agent"), "current_agent")
 
