@@ -282,3 +282,20 @@ async def test_approval_refused_when_snapshot_was_resumed_elsewhere(durable: str
     with pytest.raises(ApprovalConflictError, match="loaded for resumption elsewhere"):
         await approve(handle.run_id, info.pending[0].call_id)
     await cancel_run(handle.run_id)
+
+
+async def test_first_decision_claims_the_snapshot_row(durable: str) -> None:
+    from timestep.state import SnapshotTable
+
+    text = 'call charge({"customer": "a", "cents": 1}) and call charge({"customer": "b", "cents": 2})'
+    handle = await start_run("Billing", text)
+    info = await wait_for_status(handle.run_id, "waiting_approval")
+    first, second = info.pending
+    await approve(handle.run_id, first.call_id)
+    async with SnapshotTable(durable) as table:
+        row = await table.active(handle.run_id)
+        assert row is not None and row.resumed_by == f"timestep:durable:{handle.run_id}"
+        # A Node program's claim (resumed_at IS NULL) now fails: the row is taken.
+        assert await table.mark_resumed(handle.run_id, only_if_unresumed=True) is None
+    await approve(handle.run_id, second.call_id)  # our own claim does not block us
+    assert await handle.result() == "done: charged a 1 | charged b 2"

@@ -74,9 +74,9 @@ async function fromDatabase(connectionString, key) {
     // database/README.md, "Read (load for resumption)".
     const { rows } = await client.query(
       `UPDATE run_states SET resumed_at = (NOW() AT TIME ZONE 'UTC')
-        WHERE run_id = $1 AND is_active
+        WHERE run_id = $1 AND is_active AND resumed_at IS NULL
         RETURNING state_data`, [key]);
-    if (rows.length === 0) throw new Error(`no active snapshot for ${key}`);
+    if (rows.length === 0) throw new Error(`no unclaimed active snapshot for ${key}`);
     const state = await RunState.fromString(agent, JSON.stringify(rows[0].state_data));
     const pending = state.getInterruptions();
     for (const item of pending) state.approve(item);

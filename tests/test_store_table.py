@@ -277,12 +277,12 @@ def applied_migrations(url: str) -> list[tuple[int, str]]:
         return [(int(v), str(n)) for v, n in conn.execute(query)]
 
 
-EXPECTED_MIGRATIONS = [(1, "run_states"), (2, "run_states_native")]
+EXPECTED_MIGRATIONS = [(1, "run_states"), (2, "run_states_native"), (3, "run_states_resumed_by")]
 
 
 async def test_migrations_apply_once_and_are_idempotent(db_url: str) -> None:
     async with SnapshotTable(db_url) as table:
-        assert await table.migrate() == [1, 2]
+        assert await table.migrate() == [1, 2, 3]
         assert await table.migrate() == []  # second init: no-op
     assert applied_migrations(db_url) == EXPECTED_MIGRATIONS
 
@@ -306,7 +306,7 @@ def test_concurrent_first_migration_from_several_processes(db_url: str, tmp_path
     outputs = run_workers(tmp_path, MIGRATE_WORKER, [[db_url] for _ in range(6)])
     applied = sorted(out.strip() for out in outputs)
     # Exactly one process applied both migrations; the others found them recorded.
-    assert applied == ["[1, 2]"] + ["[]"] * 5
+    assert applied == ["[1, 2, 3]"] + ["[]"] * 5
     assert applied_migrations(db_url) == EXPECTED_MIGRATIONS
 
 
@@ -353,6 +353,7 @@ async def test_postgres_schema_matches_the_typescript_package(postgres_url: str)
         ("resumed_at", "timestamp without time zone", "timestamp", None, "YES"),
         ("native_data", "jsonb", "jsonb", None, "YES"),
         ("writer", "text", "text", None, "YES"),
+        ("resumed_by", "text", "text", None, "YES"),
     ]
     defaults = {c[0]: c[5] for c in columns}
     assert defaults["id"] == "gen_random_uuid()"
@@ -398,7 +399,7 @@ async def test_sqlite_schema_enforces_the_same_rules(tmp_path: Path) -> None:
                 )
     assert [c[0] for c in columns] == [
         "id", "run_id", "state_type", "schema_version", "state_data", "is_active",
-        "created_at", "resumed_at", "native_data", "writer",
+        "created_at", "resumed_at", "native_data", "writer", "resumed_by",
     ]  # fmt: skip
     assert {c[0] for c in columns if c[2]} == {
         "id", "run_id", "state_type", "schema_version", "state_data", "is_active", "created_at",
@@ -455,7 +456,7 @@ async def test_shares_a_database_with_the_typescript_package(postgres_url: str) 
             ("sess", "checkpoint", "1.0", Jsonb(js_state(3))),
         )
     async with SnapshotTable(postgres_url) as table:
-        assert await table.migrate() == [1, 2]
+        assert await table.migrate() == [1, 2, 3]
         legacy = await table.get("sess")
         assert legacy.state_data == js_state(3) and legacy.native_data is None
         await table.save_json("sess", js_state(4), {"n": 4}, state_type="interrupted")

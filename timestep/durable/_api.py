@@ -278,7 +278,7 @@ async def _decide(
     elif info.status == "waiting_approval" and not info.pending:
         return
     if info.status == "waiting_approval":
-        await _refuse_if_resumed_elsewhere(info, database_url)
+        await _claim_snapshot(info, database_url)
     payload = {
         "decision": decision,
         "call_id": call_id,
@@ -293,21 +293,37 @@ async def _decide(
     await client.send_async(run_id, payload, DECISION_TOPIC, idempotency_key=key)
 
 
-async def _refuse_if_resumed_elsewhere(info: RunInfo, database_url: str | None) -> None:
-    """A parked run's snapshot row may have been loaded by another program (a Node service
-    using ``RunState.fromString``, or a RunStateStore) to resume the run there. Resuming it here
-    too would execute the approved calls twice, so the decision is refused."""
+async def _claim_snapshot(info: RunInfo, database_url: str | None) -> None:
+    """Claim the parked run's snapshot row before deciding, or refuse if someone else has.
+
+    The row a parked run wrote may be loaded by another program (a Node service using
+    ``RunState.fromString``, or a ``RunStateStore``) to resume the run there. Both sides claim
+    the row by setting ``resumed_at`` only where it is still NULL, so exactly one of them
+    resumes it; resuming it here too would execute the approved calls a second time.
+    """
     from timestep.state import SnapshotTable
 
     key = info.session_id or info.run_id
+    me = f"timestep:durable:{info.run_id}"
     async with SnapshotTable(_runtime.database_for(database_url)) as table:
         row = await table.active(key)
-    if row is not None and row.state_type == "interrupted" and row.resumed_at is not None:
-        raise ApprovalConflictError(
-            f"The snapshot of run {info.run_id} (key {key!r}) was loaded for resumption elsewhere "
-            f"at {row.resumed_at.isoformat()}; this parked run will not also resume it. "
-            f"Cancel it with cancel_run({info.run_id!r}) once the other program has taken over."
-        )
+        if row is None or row.state_type != "interrupted":
+            return  # nothing parked to claim (yet): the decision waits for the run
+        if row.resumed_at is None:
+            claimed = await table.mark_resumed(key, row_id=row.id, only_if_unresumed=True, by=me)
+            if claimed is not None:
+                return
+            row = await table.active(key)
+            if row is None:
+                return
+    if row.resumed_by == me:
+        return  # our own claim, from an earlier decision on this interruption
+    raise ApprovalConflictError(
+        f"The snapshot of run {info.run_id} (key {key!r}) was loaded for resumption elsewhere "
+        f"at {row.resumed_at.isoformat() if row.resumed_at else 'an unknown time'}; this parked "
+        f"run will not also resume it. Cancel it with cancel_run({info.run_id!r}) once the other "
+        "program has taken over."
+    )
 
 
 async def get_run(run_id: str, *, database_url: str | None = None) -> RunInfo:

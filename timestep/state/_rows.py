@@ -58,6 +58,7 @@ class SnapshotRow:
         resumed_at: When the row was last loaded for resumption (UTC), or None.
         native_data: Python's own ``RunState.to_json()`` of the same state, when Python wrote it.
         writer: Who wrote ``native_data`` (e.g. ``"python/openai-agents 0.24.0"``), or None.
+        resumed_by: Who claimed the row when setting ``resumed_at``, if it named itself.
     """
 
     id: str
@@ -70,6 +71,7 @@ class SnapshotRow:
     resumed_at: datetime | None
     native_data: dict[str, Any] | None = None
     writer: str | None = None
+    resumed_by: str | None = None
 
     @property
     def key(self) -> str:

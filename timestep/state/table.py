@@ -121,20 +121,26 @@ class SnapshotTable:
         return row
 
     async def mark_resumed(
-        self, key: str, *, row_id: str | None = None, only_if_unresumed: bool = False
+        self,
+        key: str,
+        *,
+        row_id: str | None = None,
+        only_if_unresumed: bool = False,
+        by: str | None = None,
     ) -> SnapshotRow | None:
         """Record that the key's active snapshot is being resumed (sets ``resumed_at``).
 
         Atomic (one UPDATE that re-checks the row): with ``row_id`` it marks only if that row
         is still the active one; with ``only_if_unresumed`` only if nobody marked it before,
-        which makes it a claim — of two resumers, exactly one gets the row.
+        which makes it a claim — of two resumers, exactly one gets the row. ``by`` names the
+        claimer (stored in ``resumed_by``) so it can recognise its own claim later.
 
         Returns:
             The marked row, or None when nothing matched (no active row, a different active
             row, or already resumed with ``only_if_unresumed``); call :meth:`active` to see which.
         """
         return await self._backend.mark_resumed(
-            check_key(key), row_id=row_id, only_if_unresumed=only_if_unresumed
+            check_key(key), row_id=row_id, only_if_unresumed=only_if_unresumed, by=by
         )
 
     async def deactivate(self, key: str) -> int:

@@ -46,7 +46,7 @@ class SnapshotBackend(ABC):
 
     @abstractmethod
     async def mark_resumed(
-        self, key: str, *, row_id: str | None, only_if_unresumed: bool
+        self, key: str, *, row_id: str | None, only_if_unresumed: bool, by: str | None = None
     ) -> SnapshotRow | None:
         """Atomically set ``resumed_at`` on the key's active row; return it, or None if nothing
         matched (no active row, a different active row than ``row_id``, or already resumed

@@ -42,7 +42,7 @@ _SAVE_ATTEMPTS = 5
 
 _COLUMNS = (
     "id::text, run_id, state_type::text, schema_version, state_data, is_active, created_at, "
-    "resumed_at, native_data, writer"
+    "resumed_at, native_data, writer, resumed_by"
 )
 # TIMESTAMP has no zone; timestep always writes UTC (see database/README.md). clock_timestamp()
 # rather than NOW(): saves on one key are serialised, so their created_at values stay ordered.
@@ -158,6 +158,7 @@ class PostgresBackend(SnapshotBackend):
             resumed_at=_utc(r[7]),
             native_data=self._json_object(r[8], "native_data"),
             writer=r[9],
+            resumed_by=r[10],
         )
 
     # --- SnapshotBackend --------------------------------------------------------------------
@@ -220,17 +221,18 @@ class PostgresBackend(SnapshotBackend):
         return None if row is None else self._row(row)
 
     async def mark_resumed(
-        self, key: str, *, row_id: str | None, only_if_unresumed: bool
+        self, key: str, *, row_id: str | None, only_if_unresumed: bool, by: str | None = None
     ) -> SnapshotRow | None:
         async with self._session() as conn:
             # A single UPDATE: Postgres re-checks the WHERE clause on the latest row version
             # after any concurrent writer commits, so this never marks a row that a concurrent
             # save has just deactivated, and the read and the mark are one atomic step.
             cur = await conn.execute(
-                f"UPDATE run_states SET resumed_at = {_NOW} WHERE run_id = %s AND is_active "
+                f"UPDATE run_states SET resumed_at = {_NOW}, resumed_by = %s "
+                "WHERE run_id = %s AND is_active "
                 "AND (%s::uuid IS NULL OR id = %s::uuid) AND (NOT %s OR resumed_at IS NULL) "
                 f"RETURNING {_COLUMNS}",
-                (key, row_id, row_id, only_if_unresumed),
+                (by, key, row_id, row_id, only_if_unresumed),
             )
             row = await cur.fetchone()
         return None if row is None else self._row(row)

@@ -34,7 +34,7 @@ BUSY_TIMEOUT_SECONDS = 30.0
 
 _COLUMNS = (
     "id, run_id, state_type, schema_version, state_data, is_active, created_at, resumed_at, "
-    "native_data, writer"
+    "native_data, writer, resumed_by"
 )
 
 # Timestamps are stored as UTC text that sorts chronologically.
@@ -140,6 +140,7 @@ class SQLiteBackend(SnapshotBackend):
             resumed_at=_parse_time(r[7]),
             native_data=self._json_object(r[8], "native_data"),
             writer=r[9],
+            resumed_by=r[10],
         )
 
     # --- SnapshotBackend --------------------------------------------------------------------
@@ -207,16 +208,16 @@ class SQLiteBackend(SnapshotBackend):
         return await self._run(call)
 
     async def mark_resumed(
-        self, key: str, *, row_id: str | None, only_if_unresumed: bool
+        self, key: str, *, row_id: str | None, only_if_unresumed: bool, by: str | None = None
     ) -> SnapshotRow | None:
         def call(conn: sqlite3.Connection) -> SnapshotRow | None:
             with self._write(conn):
                 # One UPDATE whose WHERE re-checks, under the write lock, that the row is still
                 # the active one the caller read: the read and the mark are one atomic step.
                 cur = conn.execute(
-                    "UPDATE run_states SET resumed_at = ? WHERE run_id = ? AND is_active = 1 "
-                    "AND (? IS NULL OR id = ?) AND (? = 0 OR resumed_at IS NULL)",
-                    (_now(), key, row_id, row_id, int(only_if_unresumed)),
+                    "UPDATE run_states SET resumed_at = ?, resumed_by = ? WHERE run_id = ? "
+                    "AND is_active = 1 AND (? IS NULL OR id = ?) AND (? = 0 OR resumed_at IS NULL)",
+                    (_now(), by, key, row_id, row_id, int(only_if_unresumed)),
                 )
                 if cur.rowcount != 1:
                     return None
