@@ -24,6 +24,10 @@ pytest_plugins = ["tests.fakes"]
 
 BACKENDS = ("sqlite", "postgres")
 
+# pgserver asks platformdirs for a runtime dir; headless CI machines have none, which only
+# produces a warning, but a warning in every run hides the ones that matter.
+os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="timestep-xdg-"))
+
 
 @pytest.fixture(scope="session")
 def pg_server_url() -> Iterator[str]:
