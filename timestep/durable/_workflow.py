@@ -9,6 +9,7 @@ run resumes from the RunState → at the end a final ``snapshot`` step and statu
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from typing import Any
@@ -29,7 +30,7 @@ from timestep.durable._types import (
     PendingApproval,
     TimeoutPolicy,
 )
-from timestep.errors import RunFailedError, TimestepError
+from timestep.errors import RunFailedError, TimestepError, UnsupportedFeatureError
 from timestep.run import build_run_config
 
 __all__ = ["run_workflow"]
@@ -85,8 +86,9 @@ async def run_workflow(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_config(model_provider: Any, run_config: RunConfig | None) -> RunConfig:
-    config = build_run_config(model_provider, None) if run_config is None else run_config
-    config.model_provider = DurableModelProvider(config.model_provider)
+    base = build_run_config(model_provider, None) if run_config is None else run_config
+    # A copy: the registered RunConfig is shared by every run and must not be wrapped twice.
+    config = dataclasses.replace(base, model_provider=DurableModelProvider(base.model_provider))
     # Traces are not replay-safe (a replay would export spans again); the durable record in
     # DBOS is the run's history. Users can still enable tracing through their own run_config.
     if run_config is None:
@@ -142,6 +144,10 @@ async def _save_snapshot(
         store = RunStateStore(agent, session_id=key, connection_string=database_url)
         try:
             await store.save(state)
+        except UnsupportedFeatureError as exc:
+            # The durable run does not need the row (DBOS holds its state); only a Node
+            # resumer does. A run using a feature the JS format cannot carry goes on without it.
+            logger.warning("run %s: no cross-language snapshot written: %s", key, exc)
         finally:
             await store.close()
         return [p.to_dict() for p in pending]
