@@ -550,3 +550,29 @@ async def test_encode_refuses_structured_tool_output_from_a_real_run() -> None:
     with pytest.raises(UnsupportedFeatureError) as caught:
         encode_js(state)
     assert caught.value.feature == "structured tool outputs"
+
+
+# --- decode: input guardrails that would silently not run in Python ------------------------------
+
+
+async def test_decode_refuses_started_snapshots_without_guardrail_evidence() -> None:
+    """JS itself refuses these (run.js); Python would resume them without complaint."""
+    data = _js()
+    data["initialInputGuardrailsCompleted"] = False
+    with pytest.raises(UnsupportedFeatureError) as caught:
+        await decode_js(_mailer(), data)
+    assert caught.value.feature == "checkpoints whose input guardrails have not run"
+
+
+async def test_decode_refuses_fresh_snapshots_whose_agent_has_input_guardrails() -> None:
+    # Python runs input guardrails only for runs started from input, never on resume.
+    triage = make_agents("handoff", Recorder())["Triage"]
+    fresh = encode_js(RunState(RunContextWrapper(context=None), "hello", triage))
+    assert fresh["initialInputGuardrailsCompleted"] is False
+    with pytest.raises(UnsupportedFeatureError) as caught:
+        await decode_js(triage, fresh)
+    assert caught.value.feature == "checkpoints whose input guardrails have not run"
+    # Without input guardrails on the agent, a fresh snapshot decodes.
+    await decode_js(
+        _mailer(), encode_js(RunState(RunContextWrapper(context=None), "hello", _mailer()))
+    )

@@ -45,6 +45,12 @@ class Case:
     lookups: list[str] = field(default_factory=list)
     #: the fake model's step indexes that ran (step k costs 10 * (k + 1) input tokens)
     steps: tuple[int, ...] | None = None
+    #: the origin is a fresh state (before the first turn) instead of a run
+    fresh: bool = False
+
+    @property
+    def pending_at_origin(self) -> int:
+        return 0 if self.fresh else 1
 
     @property
     def input_tokens(self) -> int:
@@ -142,6 +148,18 @@ CASES: list[Case] = [
         [EVE],
         2,
     ),
+    # A checkpoint before the first turn: the resuming side runs everything.
+    Case(
+        "fresh_checkpoint",
+        "basic",
+        [],
+        ["run", APPROVE, "run"],
+        f"final: sent:{BOB['to']}:Hi",
+        [BOB],
+        2,
+        context={"user_id": "u1", "tenant": "acme"},
+        fresh=True,
+    ),
     Case(
         "unicode_numbers",
         "unicode",
@@ -166,4 +184,6 @@ def job(case: Case, actions: list[Any], stream: bool, state: str | None = None) 
     }
     if state is not None:
         out["state"] = state
+    elif case.fresh and actions is case.origin:
+        out["fresh"] = True
     return out

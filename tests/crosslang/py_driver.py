@@ -228,6 +228,9 @@ async def _drive(job: Job) -> dict[str, Any]:
         state = await decode_js(start, job["state"])
     elif job.get("native") is not None:  # Python's own JSON, for same-language comparisons
         state = await RunState.from_json(start, copy.deepcopy(job["native"]))
+    elif job.get("fresh"):  # a checkpoint before the first turn
+        wrapper: RunContextWrapper[Any] = RunContextWrapper(context=job.get("context"))
+        state = RunState(wrapper, job.get("input", "Please send it."), start)
     for action in job["actions"]:
         if action == "run":
             result = await _run(

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import {
   Agent,
+  RunContext,
   RunState,
   Usage,
   getCurrentTrace,
@@ -216,6 +217,10 @@ async function drive(job) {
   const start = agents[SCENARIOS[job.scenario].start];
   const stored = job.db?.load ? await loadRow(job.db) : job.state;
   let state = stored != null ? await RunState.fromString(start, stored) : undefined;
+  if (job.fresh) {
+    // A checkpoint before the first turn.
+    state = new RunState(new RunContext(job.context ?? {}), job.input ?? 'Please send it.', start, 10);
+  }
   let result;
   for (const action of job.actions) {
     if (action === 'run') {

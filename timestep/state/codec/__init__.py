@@ -1,19 +1,30 @@
 """The snapshot codec between Python's RunState and the JS SDK's RunState JSON.
 
 ``state_data`` in the ``run_states`` table is written in the JS format so that a vanilla
-``@openai/agents-core`` 0.20.0 ``RunState.fromString`` can resume it; Python rows written by
-Node are read back through :func:`decode_js`. The two formats share no code and little shape
-(docs: ``/work/shared/reference/runstate-interop.md``); this package translates the supported
-subset, recomputes every identity-bound field for the target SDK, and refuses everything else
-with :class:`~timestep.errors.UnsupportedFeatureError` naming the feature.
+``@openai/agents-core`` 0.20.0 ``RunState.fromString`` can resume it (database/README.md);
+rows written by Node are read back through :func:`decode_js`. The two SDKs' formats share
+little (key case, item shapes, usage layout, approval keys, invocation fingerprints, trace
+handling all differ), so this package translates a supported subset, pinned to exact SDK
+versions (openai-agents 0.24.0 / schema 1.21, agents-core 0.20.0 / schema 1.22), and recomputes
+every identity-bound field for the target SDK byte for byte.
 
-Supported: messages (text), function tools with approve / reject (with message) / always
-approve / always reject, completed calls in history, handoffs, input and output guardrail
-results, JSON-object contexts (``None`` -> ``{}``), usage (with per-request entries) and trace
-id continuity. Modules, one job each: ``_raw_items`` / ``_run_items`` (items), ``_usage``,
-``_approvals`` + ``_ledger`` + ``_calls`` (decisions and invocation identities),
-``_fingerprints`` + ``_jsjson`` (byte-exact identity strings), ``_trace``, ``_guardrails``,
-``_processed`` (pending work), ``_validation`` (pre-checks), ``_encode`` / ``_decode``.
+Supported, both ways: text messages; function tools with approve, reject (with a message),
+always approve / always reject (sticky); completed calls in the history (JS completion records
+and evidence are rebuilt); parallel calls; handoffs; input and output guardrail results;
+JSON-object contexts (Python ``None`` -> ``{}``); usage with per-request entries; trace id
+continuity. Interrupted, final and fresh states.
+
+Refused with :class:`~timestep.errors.UnsupportedFeatureError` (``feature`` names it): MCP and
+hosted tools, computer / shell / local shell / apply_patch / custom tools, agents-as-tools and
+nested runs, reasoning and compaction items, tool search and namespaced tools, programmatic
+tool calling, tool guardrail results, structured (non-text) tool outputs and non-text input,
+pending input, pending session writes, server-managed conversations, sandbox state, duplicate
+agent names, non-mapping or non-JSON contexts.
+
+Modules, one job each: ``_raw_items`` / ``_run_items`` (items), ``_usage``, ``_approvals`` +
+``_ledger`` + ``_calls`` (decisions and invocation identities), ``_fingerprints`` + ``_jsjson``
+(byte-exact identity strings), ``_trace``, ``_guardrails``, ``_processed`` (pending work),
+``_validation`` (pre-checks), ``_encode`` / ``_decode``, ``_versions``, ``_state_type``.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from timestep.state.codec._common import (
     as_list,
     as_object,
     malformed,
+    refuse,
 )
 from timestep.state.codec._ledger import py_tool_invocations
 from timestep.state.codec._run_items import ItemContext
@@ -70,11 +71,32 @@ def _check_pending_tools(functions: list[JsonObject], agent: str, graph: AgentGr
             )
 
 
+def _check_input_guardrails(js: Mapping[str, Any], graph: AgentGraph, current_agent: str) -> None:
+    """Refuse a snapshot whose initial input guardrails have not run, where Python would skip them.
+
+    JS records ``initialInputGuardrailsCompleted`` and refuses to resume a started snapshot
+    without it (run.js); Python runs input guardrails only when a run starts from input, never
+    on a resumed state (run.py: ``current_turn == 0 and not resuming_turn``). So a started
+    snapshot without the flag, or a fresh one whose agent has input guardrails, would resume in
+    Python with its input never checked.
+    """
+    if js.get("initialInputGuardrailsCompleted") is True:
+        return
+    if js["currentTurn"] > 0 or graph.input_guardrails.get(current_agent):
+        refuse(
+            "checkpoints whose input guardrails have not run",
+            "Python does not run input guardrails when resuming a state; start the run from "
+            "its input instead",
+        )
+
+
 def decode_to_py_json(agent: Agent[Any], data: str | bytes | Mapping[str, Any]) -> JsonObject:
     """Validate a JS snapshot and translate it to Python ``RunState.to_json()`` form."""
     js = load_json(data)
     validate_shape(js)
-    return _Decoder(js, AgentGraph(agent)).decode()
+    decoder = _Decoder(js, AgentGraph(agent))
+    _check_input_guardrails(js, decoder.graph, decoder.current_agent)
+    return decoder.decode()
 
 
 class _Decoder:

@@ -23,11 +23,12 @@ __all__ = ["AgentGraph", "load_json", "validate_shape"]
 
 
 class AgentGraph:
-    """Names and function tools of the agents reachable from the starting agent by handoffs
-    (the same traversal as the SDK's ``_iter_agent_graph``)."""
+    """Names, function tools and input-guardrail counts of the agents reachable from the
+    starting agent by handoffs (the same traversal as the SDK's ``_iter_agent_graph``)."""
 
     def __init__(self, starting_agent: Agent[Any]) -> None:
         self.tools: dict[str, frozenset[str]] = {}
+        self.input_guardrails: dict[str, int] = {}
         queue: list[Agent[Any]] = [starting_agent]
         seen: set[int] = set()
         while queue:
@@ -38,6 +39,7 @@ class AgentGraph:
             self.tools.setdefault(
                 agent.name, frozenset(t.name for t in agent.tools if isinstance(t, FunctionTool))
             )
+            self.input_guardrails.setdefault(agent.name, len(agent.input_guardrails))
             for target in agent.handoffs:
                 if isinstance(target, Agent):
                     queue.append(target)
