@@ -137,13 +137,23 @@ async def test_the_stream_needs_the_token(live: tuple[str, RunWatcher]) -> None:
 
 
 def start_serve(home: Path, db_url: str, *args: str) -> subprocess.Popen[str]:
+    """``serve(port=0, database_url=db_url, *args)`` in a new process."""
     code = (
         "import sys; from timestep.inbox import serve; "
         f"sys.exit(serve(port=0, database_url={db_url!r}{''.join(', ' + a for a in args)}))"
     )
+    return spawn([sys.executable, "-c", code], home)
+
+
+def start_cli_serve(home: Path, db_url: str) -> subprocess.Popen[str]:
+    """``timestep --db URL serve --port 0``: the command the CLI offers."""
+    return spawn([sys.executable, "-m", "timestep.cli", "--db", db_url, "serve", "--port", "0"], home)
+
+
+def spawn(argv: list[str], home: Path) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k != "TIMESTEP_INBOX_TOKEN"}
     env["TIMESTEP_HOME"] = str(home)
-    return subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env, text=True,
+    return subprocess.Popen(argv, cwd=REPO, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -172,9 +182,9 @@ def stop(process: subprocess.Popen[str]) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
-def test_serve_shows_a_new_token_once_and_binds_loopback(db_url: str, tmp_path: Path) -> None:
+def test_timestep_serve_shows_a_new_token_once_and_binds_loopback(db_url: str, tmp_path: Path) -> None:
     home = tmp_path / "home"
-    process = start_serve(home, db_url)
+    process = start_cli_serve(home, db_url)
     try:
         banner = read_banner(process)
     finally:

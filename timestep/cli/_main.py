@@ -23,6 +23,7 @@ from timestep.cli._inspect import (
     show_command,
 )
 from timestep.cli._run import run_command
+from timestep.cli._serve import serve_command
 from timestep.cli._worker import worker_command
 from timestep.errors import TimestepError
 
@@ -55,7 +56,7 @@ def cli(ctx: click.Context, db: str | None) -> None:
 
 
 for _command in (run_command, runs_command, show_command, approve_command, reject_command,
-                 cancel_command, worker_command, demo_command):
+                 cancel_command, worker_command, demo_command, serve_command):
     cli.add_command(_command)
 
 
