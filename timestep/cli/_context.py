@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import click
 from rich.console import Console
@@ -72,8 +73,7 @@ class CLIState:
         """The ``--db`` part of a command to print for the user, never with a password."""
         if self.db is None:
             return ""
-        database = self.resolve()
-        if database.redacted != database.sqlalchemy_url:
+        if _password(self.resolve()):
             return '--db "$TIMESTEP_DB_URL" '  # the real URL has a password: name it, don't print it
         return f"--db {_shell_quote(self.db)} "
 
@@ -122,14 +122,16 @@ def first_line(message: str, database: DatabaseURL | None) -> str:
     return text
 
 
+def _password(database: DatabaseURL) -> str | None:
+    try:
+        return urlsplit(database.sqlalchemy_url).password or None
+    except ValueError:
+        return None
+
+
 def scrub(text: str, database: DatabaseURL) -> str:
     """Remove the database's password from ``text`` (drivers sometimes echo the URL)."""
-    from urllib.parse import urlsplit
-
-    try:
-        password = urlsplit(database.sqlalchemy_url).password
-    except ValueError:
-        password = None
+    password = _password(database)
     if password:
         text = text.replace(password, "***")
     return text.replace(database.sqlalchemy_url, database.redacted)

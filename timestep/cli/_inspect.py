@@ -65,10 +65,10 @@ def runs_command(ctx: click.Context, status: str | None, limit: int, as_json: bo
     Example:
       timestep runs --status waiting_approval
     """
+    state = state_of(ctx)
+    database = state.probe()  # before importing DBOS: a dead database fails in a blink
     from timestep.durable import RunStatus, list_runs
 
-    state = state_of(ctx)
-    database = state.probe()
     wanted = cast("RunStatus | None", status)
     infos = run_async(list_runs(wanted, limit, database_url=state.url)) if state.has_runs else []
     if as_json:
@@ -96,11 +96,10 @@ def show_command(ctx: click.Context, run_id: str, all_steps: bool, as_json: bool
     Example:
       timestep show 4f1c…
     """
-    from timestep.durable import get_run
-    from timestep.durable._timeline import run_timeline
-
     state = state_of(ctx)
     _require_runs(state, run_id)
+    from timestep.durable import get_run
+    from timestep.durable._timeline import run_timeline
 
     async def load() -> tuple[Any, Any]:
         info = await get_run(run_id, database_url=state.url)
@@ -117,10 +116,9 @@ def show_command(ctx: click.Context, run_id: str, all_steps: bool, as_json: bool
 
 def _decide(ctx: click.Context, decision: str, run_id: str, call_id: str | None, *, always: bool,
             message: str | None, as_json: bool) -> None:
-    from timestep.durable import approve, get_run, reject
-
     state = state_of(ctx)
     _require_runs(state, run_id)
+    from timestep.durable import approve, get_run, reject
 
     async def decide() -> Any:
         info = await get_run(run_id, database_url=state.url)
@@ -201,10 +199,9 @@ def cancel_command(ctx: click.Context, run_id: str, as_json: bool) -> None:
     Example:
       timestep cancel 4f1c…
     """
-    from timestep.durable import cancel_run
-
     state = state_of(ctx)
     _require_runs(state, run_id)
+    from timestep.durable import cancel_run
     run_async(cancel_run(run_id, database_url=state.url))
     if as_json:
         print_json({"run_id": run_id, "cancelled": True})

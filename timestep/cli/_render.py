@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -72,8 +72,8 @@ def _ago(ts: float | None) -> str:
     if seconds < 3600:
         return f"{seconds / 60:.0f}m ago"
     if seconds < 86400:
-        return f"{seconds / 3600:.1f}h ago"
-    return f"{seconds / 86400:.1f}d ago"
+        return f"{seconds / 3600:.0f}h ago"
+    return f"{seconds / 86400:.0f}d ago"
 
 
 def _duration(ms: float | None) -> str:
@@ -96,21 +96,24 @@ def _output_text(value: Any) -> str:
 
 
 def runs_table(infos: Iterable[RunInfo]) -> Table:
+    rows = list(infos)
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("RUN", "STATUS", "AGENT", "SESSION", "PENDING", "TOKENS", "STARTED", "UPDATED"):
-        table.add_column(column, no_wrap=column in ("RUN", "STATUS"))
-    for info in infos:
-        pending = ", ".join(p.tool_name for p in info.pending)
-        table.add_row(
-            info.run_id,
-            status_text(info.status),
-            info.agent or "",
-            info.session_id or "",
-            pending,
-            str(info.usage.get("total_tokens", "")) if info.usage else "",
-            _ago(info.created_at),
-            _ago(info.updated_at),
-        )
+    columns: list[tuple[str, Callable[[RunInfo], str | Text]]] = [
+        ("RUN", lambda i: i.run_id),
+        ("STATUS", lambda i: status_text(i.status)),
+        ("AGENT", lambda i: i.agent or ""),
+        ("SESSION", lambda i: i.session_id or ""),
+        ("PENDING", lambda i: ", ".join(p.tool_name for p in i.pending)),
+        ("TOKENS", lambda i: str(i.usage.get("total_tokens", "")) if i.usage else ""),
+        ("STARTED", lambda i: _ago(i.created_at)),
+        ("UPDATED", lambda i: _ago(i.updated_at)),
+    ]
+    # Columns empty for every row (no sessions, nothing pending) only cost width.
+    columns = [(name, cell) for name, cell in columns if any(str(cell(i)) for i in rows)]
+    for name, _ in columns:
+        table.add_column(name, no_wrap=True, overflow="ellipsis")
+    for info in rows:
+        table.add_row(*(cell(info) for _, cell in columns))
     return table
 
 

@@ -8,7 +8,10 @@ Detached, the run is put on the workers' queue and the command exits at once.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -116,11 +119,27 @@ def _create_schema(state: CLIState) -> None:
     state.has_runs = True
 
 
+@contextlib.contextmanager
+def _quiet_dbos() -> Iterator[None]:
+    """The run's failure is reported by the command itself (its last event and exit code); DBOS
+    would also log it with a full traceback. ``TIMESTEP_DEBUG=1`` (or an explicit
+    ``TIMESTEP_DBOS_LOG_LEVEL``) keeps DBOS's logs."""
+    if os.environ.get("TIMESTEP_DEBUG") or "TIMESTEP_DBOS_LOG_LEVEL" in os.environ:
+        yield
+        return
+    os.environ["TIMESTEP_DBOS_LOG_LEVEL"] = "CRITICAL"  # read when DBOS launches
+    try:
+        yield
+    finally:
+        del os.environ["TIMESTEP_DBOS_LOG_LEVEL"]
+
+
 def _host(state: CLIState, name: str, input_text: str, *, session_id: str | None,
           run_id: str | None, verbose: bool, as_json: bool) -> int:
     try:
-        return run_async(_host_async(state, name, input_text, session_id=session_id,
-                                     run_id=run_id, verbose=verbose, as_json=as_json))
+        with _quiet_dbos():
+            return run_async(_host_async(state, name, input_text, session_id=session_id,
+                                         run_id=run_id, verbose=verbose, as_json=as_json))
     except KeyboardInterrupt:
         state.err.print("Stopped hosting. The run stays in the database; `timestep show RUN` tells where it is, "
                         "and the next process that launches with this one's identity resumes it.",

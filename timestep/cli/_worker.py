@@ -37,7 +37,8 @@ def worker_command(ctx: click.Context, module: str, concurrency: int, queue: str
     state = state_of(ctx)
     database = state.probe()
     queue = queue or DEFAULT_QUEUE
-    state.err.print(f"Serving {module} on queue {queue!r} · {database.redacted} · SIGTERM or Ctrl-C stops",
+    # stdout: stderr is kept for the one line that says why the worker could not start.
+    state.out.print(f"Serving {module} on queue {queue!r} · {database.redacted} · SIGTERM or Ctrl-C stops",
                     style="dim", markup=False, highlight=False)
     code = serve_worker(module, concurrency=concurrency, queue=queue, database_url=state.url,
                         dead_after_sec=DEFAULT_DEAD_AFTER_SEC if dead_after is None else dead_after)
