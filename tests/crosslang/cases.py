@@ -47,10 +47,12 @@ class Case:
     steps: tuple[int, ...] | None = None
     #: the origin is a fresh state (before the first turn) instead of a run
     fresh: bool = False
+    #: approvals pending when the origin stops
+    pending: int = 1
 
     @property
     def pending_at_origin(self) -> int:
-        return 0 if self.fresh else 1
+        return 0 if self.fresh else self.pending
 
     @property
     def input_tokens(self) -> int:
@@ -137,6 +139,28 @@ CASES: list[Case] = [
         [DEE],
         2,
         steps=(0, 2),
+    ),
+    # A rejected call in the history, then a second interruption.
+    Case(
+        "reject_then_second",
+        "two_calls",
+        ["run", REJECT, "run"],
+        [APPROVE, "run"],
+        f"final: sent:{BO['to']}:Second",
+        [BO],
+        3,
+    ),
+    # Two approvals pending at once: one approved, one rejected on the resuming side.
+    Case(
+        "two_pending",
+        "two_pending",
+        ["run"],
+        [{"decide": [{"kind": "approve"}, {"kind": "reject", "message": DENIAL}]}, "run"],
+        f"final: {DENIAL}",
+        [{"to": "fay@example.com", "subject": "A"}],
+        2,
+        steps=(0, 2),
+        pending=2,
     ),
     # An assistant message before the call in the same response.
     Case(

@@ -38,6 +38,11 @@ STATES: dict[str, dict[str, Any]] = {
     "parallel_interrupted": {"scenario": "parallel", "actions": ["run"]},
     "chatty_interrupted": {"scenario": "chatty", "actions": ["run"]},
     "always_reject_final": {"scenario": "two_calls", "actions": ["run", ALWAYS_REJECT, "run"]},
+    "two_pending_interrupted": {"scenario": "two_pending", "actions": ["run"]},
+    "two_pending_decided": {
+        "scenario": "two_pending",
+        "actions": ["run", {"decide": [{"kind": "approve"}, {"kind": "reject", "message": "No."}]}],
+    },
     "final": {"scenario": "two_calls", "actions": ["run", APPROVE, "run", APPROVE, "run"]},
 }
 _VOLATILE = (
@@ -134,6 +139,8 @@ def _drop_path(value: Any, path: list[str]) -> None:
 def js_parity_view(js: dict[str, Any]) -> dict[str, Any]:
     """A JS snapshot minus the fields where two valid encodings of one state may differ."""
     view = json.loads(json.dumps(js))
+    # Only membership matters (AgentToolUseTracker); the SDKs repeat names differently.
+    view["toolUseTracker"] = {k: sorted(set(v)) for k, v in view["toolUseTracker"].items()}
     if (view.get("trace") or {}).get("id") == "no-op":
         view["trace"] = None  # JS's placeholder when tracing is off; the codec writes null
     if view.get("currentStep", {}).get("type") == "next_step_final_output":

@@ -260,7 +260,7 @@ class _Encoder:
             "modelResponses": responses,
             "context": self.context(generated, processed, interruptions, responses),
             "toolUseTracker": {
-                agent_name({"name": name}, "tool_use_tracker"): list(dict.fromkeys(tools))
+                agent_name({"name": name}, "tool_use_tracker"): list(tools)
                 for name, tools in tracker.items()
             },
             "maxTurns": py.get("max_turns"),
