@@ -166,9 +166,7 @@ def py_parity_view(py: dict[str, Any]) -> dict[str, Any]:
     if context["context"] is None:  # JS requires an object: None travels as {}
         context["context"] = {}
         context["context_meta"].update(original_type="mapping", serialized_via="mapping")
-    view["tool_use_tracker"] = {
-        k: list(dict.fromkeys(v)) for k, v in view["tool_use_tracker"].items()
-    }
+    view["tool_use_tracker"] = {k: sorted(set(v)) for k, v in view["tool_use_tracker"].items()}
     for item in view["generated_items"]:
         item.pop("description", None)  # display-only, unknown to JS
         if item["type"] == "handoff_output_item":
