@@ -9,7 +9,7 @@ every other item type is refused by name.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from timestep.state.codec._common import JsonObject, as_list, as_object, malformed, refuse
 
@@ -51,7 +51,7 @@ _REFUSED_TYPES: dict[str, str] = {
 }
 
 
-def refuse_item_type(item_type: Any, where: str) -> None:
+def refuse_item_type(item_type: Any, where: str) -> NoReturn:
     """Raise for an item type outside the subset, naming its feature."""
     feature = _REFUSED_TYPES.get(str(item_type), f"items of type {item_type!r}")
     refuse(feature, f"{where} has type {item_type!r}")
@@ -165,7 +165,6 @@ def py_to_js(raw: Any, where: str, call_names: Mapping[str, str]) -> JsonObject:
     if item_type in (None, "message") and "role" in obj:
         return _py_message_to_js(obj, where)
     refuse_item_type(item_type, where)
-    raise AssertionError("unreachable")
 
 
 # --- JS -> Python -------------------------------------------------------------------------
@@ -266,4 +265,3 @@ def js_to_py(raw: Any, where: str) -> JsonObject:
     if item_type in (None, "message") and "role" in obj:
         return _js_message_to_py(obj, where)
     refuse_item_type(item_type, where)
-    raise AssertionError("unreachable")

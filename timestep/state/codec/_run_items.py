@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from timestep.state.codec import _raw_items
 from timestep.state.codec._common import (
@@ -125,10 +125,9 @@ def py_to_js(item: Any, where: str, ctx: ItemContext) -> JsonObject:
             "functionToolStateKey": js_function_state_key(name),
         }
     _raw_items.refuse_item_type(str(item_type).removesuffix("_item"), where)
-    raise AssertionError("unreachable")
 
 
-def refuse_raw_mismatch(item_type: Any, raw: Mapping[str, Any], where: str) -> None:
+def refuse_raw_mismatch(item_type: Any, raw: Mapping[str, Any], where: str) -> NoReturn:
     _raw_items.refuse_item_type(raw.get("type"), f"{where} ({item_type})")
 
 
@@ -193,7 +192,6 @@ def js_to_py(item: Any, where: str, ctx: ItemContext) -> JsonObject:
     if not isinstance(item_type, str):
         malformed(where, "run item without a type")
     _raw_items.refuse_item_type(item_type.removesuffix("_item"), where)
-    raise AssertionError("unreachable")
 
 
 def _check_js_state_key(item: Mapping[str, Any], raw: Mapping[str, Any], where: str) -> str:
