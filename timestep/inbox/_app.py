@@ -13,7 +13,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from timestep.config import resolve_database_url
 from timestep.errors import ApprovalConflictError, CallNotFoundError, RunNotFoundError, UserError
 from timestep.inbox._auth import LOOPBACK_HOSTS, InboxGuard, Sessions
 from timestep.inbox._decisions import DecisionDesk
@@ -51,7 +50,6 @@ def create_app(
         if resolved.source == "generated":
             logger.warning("generated a new inbox token in %s", resolved.path)
         token = resolved.value
-    database = resolve_database_url(database_url)
     store = RunStore(database_url)
     sessions = Sessions(token)
     watcher = RunWatcher(store, interval=poll_interval)
@@ -76,7 +74,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        logger.info("timestep inbox serving runs of %s", database.redacted)
+        logger.info("timestep inbox serving runs of %s", store.describe())
         yield
         await watcher.stop()
 

@@ -31,6 +31,10 @@ class RunStore:
         self.database_url = database_url
         self._ready = False
 
+    def describe(self) -> str:
+        """The database, password masked (the only form allowed in logs)."""
+        return _runtime.database_for(self.database_url).redacted
+
     async def ready(self) -> bool:
         if not self._ready:
             self._ready = await asyncio.to_thread(self._tables_exist)
