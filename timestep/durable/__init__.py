@@ -7,6 +7,7 @@ from timestep.durable._api import (
     get_run,
     list_runs,
     reject,
+    run_events,
     start_run,
     stream_run,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "register_agent",
     "registered_names",
     "reject",
+    "run_events",
     "shutdown",
     "start_run",
     "stream_run",

@@ -8,6 +8,7 @@ never hosts runs can approve, inspect, cancel and stream them.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -45,6 +46,7 @@ __all__ = [
     "get_run",
     "list_runs",
     "reject",
+    "run_events",
     "start_run",
     "stream_run",
 ]
@@ -393,6 +395,26 @@ async def stream_run(
         await asyncio.sleep(poll_interval)
 
 
+async def run_events(run_id: str, *, database_url: str | None = None) -> list[RunEvent]:
+    """The events of a run so far (what ``stream_run`` would have yielded until now).
+
+    Unlike ``stream_run`` it returns at once, so a page or a CLI can show a parked run.
+    """
+    client = _runtime.client(_runtime.database_for(database_url).sqlalchemy_url)
+    await _load(run_id, database_url)
+    statuses = await client.list_workflows_async(workflow_ids=[run_id], load_input=False, load_output=True)
+    status = statuses[0]
+    terminal = status.status in _TERMINAL
+    steps = await client.list_workflow_steps_async(run_id, load_output=True)
+    events: list[RunEvent] = []
+    for step in _deliverable(steps, 0, terminal):
+        events.extend(_events_of(run_id, step))
+    if terminal:
+        last = max((s["function_id"] for s in steps), default=0)
+        events.append(_terminal_event(run_id, status, last + 1))
+    return events
+
+
 def _deliverable(steps: list[StepInfo], seen: int, terminal: bool) -> list[StepInfo]:
     """The steps after ``seen`` that can be delivered now, in step-id order.
 
@@ -472,6 +494,13 @@ def _error_text(status: WorkflowStatus) -> str | None:
 
 
 def _events_of(run_id: str, step: StepInfo) -> list[RunEvent]:
+    events = _step_events(run_id, step)
+    done = step["completed_at_epoch_ms"]
+    at = done / 1000 if done else None
+    return [dataclasses.replace(e, at=at) for e in events]
+
+
+def _step_events(run_id: str, step: StepInfo) -> list[RunEvent]:
     name, seq, output = step["function_name"], step["function_id"], step["output"]
     if step["error"] is not None:
         return [RunEvent("step_failed", run_id, seq, {"step": name, "error": str(step["error"])})]
@@ -503,6 +532,11 @@ def _events_of(run_id: str, step: StepInfo) -> list[RunEvent]:
 
 
 def _terminal_event(run_id: str, status: WorkflowStatus, seq: int) -> RunEvent:
+    at = status.updated_at / 1000 if status.updated_at else None
+    return dataclasses.replace(_terminal_event_data(run_id, status, seq), at=at)
+
+
+def _terminal_event_data(run_id: str, status: WorkflowStatus, seq: int) -> RunEvent:
     if status.status == "SUCCESS":
         output = status.output if isinstance(status.output, dict) else {}
         return RunEvent("run_completed", run_id, seq, {"output": output.get("output"), "usage": output.get("usage", {})})

@@ -182,6 +182,9 @@ def shutdown(workflow_completion_timeout_sec: int = 0) -> None:
             return
         DBOS.destroy(destroy_registry=False, workflow_completion_timeout_sec=workflow_completion_timeout_sec)
         _settings = None
+    from timestep.durable._snapshots import close_writers
+
+    close_writers()
 
 
 def client(database_url: str | None = None) -> DBOSClient:
@@ -193,6 +196,9 @@ def client(database_url: str | None = None) -> DBOSClient:
             return existing
         if database.sqlite_path is not None:
             enable_sqlite_wal(database.sqlite_path)
+        # A DBOSClient never creates DBOS's tables; a CLI or inbox pointed at a database no
+        # worker has used yet would fail with a raw "no such table". Migrating is idempotent.
+        DBOS.migrate(database.sqlalchemy_url)
         new = DBOSClient(system_database_url=database.sqlalchemy_url, application_name=APP_NAME)
         _clients[database.sqlalchemy_url] = new
         return new

@@ -105,6 +105,12 @@ class RunEvent:
     run_id: str
     seq: int
     data: dict[str, Any] = field(default_factory=dict)
+    #: When the step behind the event completed (seconds since the epoch), if known.
+    at: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "run_id": self.run_id, "seq": self.seq, "at": self.at,
+                "data": self.data}
 
 
 @dataclass(frozen=True)

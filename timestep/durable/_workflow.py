@@ -23,6 +23,7 @@ from timestep.durable._model import DurableModelProvider
 from timestep.durable._registry import durable_agent, registration
 from timestep.durable._scope import RunScope, reserve_tool_steps, run_scope
 from timestep.durable._session import DurableSession, SQLSession
+from timestep.durable._snapshots import save_snapshot
 from timestep.durable._types import (
     DECISION_TOPIC,
     STATUS_EVENT,
@@ -138,18 +139,15 @@ async def _save_snapshot(
 ) -> None:
     """Write the cross-language snapshot row; the step's recorded output is the pending list
     (stream_run turns it into an ``approval_required`` event)."""
-    from timestep.state import RunStateStore
 
     async def save() -> list[dict[str, Any]]:
-        store = RunStateStore(agent, session_id=key, connection_string=database_url)
         try:
-            await store.save(state)
+            # Shared connections (see _snapshots): one per save exhausted Postgres in bursts.
+            await save_snapshot(state, key, database_url)
         except UnsupportedFeatureError as exc:
             # The durable run does not need the row (DBOS holds its state); only a Node
             # resumer does. A run using a feature the JS format cannot carry goes on without it.
             logger.warning("run %s: no cross-language snapshot written: %s", key, exc)
-        finally:
-            await store.close()
         return [p.to_dict() for p in pending]
 
     await DBOS.run_step_async({"name": "snapshot"}, save)
