@@ -2,7 +2,7 @@
 
 A real uvicorn server on 127.0.0.1 (random port) serves the inbox; the runs are hosted by this
 test's process. The browser is Debian's ``chromium`` driven by Playwright for Python (no browser
-download). The test saves the page to ``docs/inbox.png`` (``TIMESTEP_INBOX_SCREENSHOT`` overrides
+download). The test saves the page to ``tests/artifacts/inbox.png`` (``TIMESTEP_INBOX_SCREENSHOT`` overrides
 the path).
 """
 
@@ -36,8 +36,10 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
+# Written to tests/artifacts/ (ignored by git) so a test run leaves the tree clean; the README's
+# docs/inbox.png is refreshed deliberately with TIMESTEP_INBOX_SCREENSHOT=docs/inbox.png.
 SCREENSHOT = Path(os.environ.get("TIMESTEP_INBOX_SCREENSHOT")
-                  or Path(__file__).resolve().parents[1] / "docs" / "inbox.png")
+                  or Path(__file__).resolve().parent / "artifacts" / "inbox.png")
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="pip install playwright (the package only)")
 pytestmark = [
