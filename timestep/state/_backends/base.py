@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from timestep.config import DatabaseURL
 from timestep.errors import SnapshotFormatError
-from timestep.state._rows import SnapshotRow, StateType
+from timestep.state._rows import SnapshotRow, StateType, check_state_type
 
 __all__ = ["SnapshotBackend"]
 
@@ -67,6 +69,28 @@ class SnapshotBackend(ABC):
     @abstractmethod
     async def close(self) -> None:
         """Release connections. Idempotent; a later call reconnects."""
+
+    def _row_from(self, r: tuple[Any, ...], to_time: Callable[[Any], datetime | None]) -> SnapshotRow:
+        """A ``SnapshotRow`` from a row selected as ``id, run_id, state_type, schema_version,
+        state_data, is_active, created_at, resumed_at, native_data, writer, resumed_by``;
+        ``to_time`` decodes the dialect's timestamps."""
+        state_data = self._json_object(r[4], "state_data")
+        created_at = to_time(r[6])
+        if state_data is None or created_at is None:  # NOT NULL columns
+            raise SnapshotFormatError("run_states row without state_data or created_at.")
+        return SnapshotRow(
+            id=str(r[0]),
+            run_id=str(r[1]),
+            state_type=check_state_type(r[2]),
+            schema_version=str(r[3]),
+            state_data=state_data,
+            is_active=bool(r[5]),
+            created_at=created_at,
+            resumed_at=to_time(r[7]),
+            native_data=self._json_object(r[8], "native_data"),
+            writer=r[9],
+            resumed_by=r[10],
+        )
 
     @staticmethod
     def _json_object(value: Any, column: str) -> dict[str, Any] | None:

@@ -30,7 +30,7 @@ from timestep.config import DatabaseURL
 from timestep.errors import SnapshotError, SnapshotFormatError
 from timestep.state import _migrations
 from timestep.state._backends.base import SnapshotBackend
-from timestep.state._rows import SnapshotRow, StateType, check_state_type
+from timestep.state._rows import SnapshotRow, StateType
 
 __all__ = ["PostgresBackend", "key_lock_sql"]
 
@@ -143,23 +143,7 @@ class PostgresBackend(SnapshotBackend):
     def _row(self, r: tuple[Any, ...] | None) -> SnapshotRow:
         if r is None:
             raise SnapshotError("run_states returned no row where one was expected.")
-        state_data = self._json_object(r[4], "state_data")
-        created_at = _utc(r[6])
-        if state_data is None or created_at is None:  # NOT NULL columns
-            raise SnapshotFormatError("run_states row without state_data or created_at.")
-        return SnapshotRow(
-            id=str(r[0]),
-            run_id=str(r[1]),
-            state_type=check_state_type(r[2]),
-            schema_version=str(r[3]),
-            state_data=state_data,
-            is_active=bool(r[5]),
-            created_at=created_at,
-            resumed_at=_utc(r[7]),
-            native_data=self._json_object(r[8], "native_data"),
-            writer=r[9],
-            resumed_by=r[10],
-        )
+        return self._row_from(r, _utc)
 
     # --- SnapshotBackend --------------------------------------------------------------------
 
