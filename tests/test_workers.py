@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import sqlite3
@@ -16,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from timestep.durable import approve, get_run, list_runs, start_run
-from timestep.durable import _runtime
+from timestep.durable import _runtime, approve, get_run, list_runs, start_run
 from timestep.durable._api import RunHandle
 
 REPO = Path(__file__).resolve().parents[1]
@@ -170,10 +170,10 @@ async def test_runs_of_one_session_never_overlap(fleet: Fleet) -> None:
         spans.setdefault(session, []).append((st.dequeued_at, st.updated_at))
     for session, intervals in spans.items():
         intervals.sort()
-        for (_, end), (start, _) in zip(intervals, intervals[1:], strict=False):
+        for (_, end), (start, _) in itertools.pairwise(intervals):
             assert start >= end, f"runs of {session} overlapped"
     all_spans = sorted(span for intervals in spans.values() for span in intervals)
-    for (_, end), (start, _) in zip(all_spans, all_spans[1:], strict=False):
+    for (_, end), (start, _) in itertools.pairwise(all_spans):
         overlaps_across_sessions += start < end
     assert overlaps_across_sessions > 0  # different sessions did run in parallel
 

@@ -137,7 +137,7 @@ def redact_url(url: str) -> str:
 def enable_sqlite_wal(path: Path) -> None:
     """Switch a SQLite file to WAL mode (persistent in the file).
 
-    DBOS opens SQLite with the default rollback journal, which measured 4–6x slower per step and
+    DBOS opens SQLite with the default rollback journal, which measured 4-6x slower per step and
     stalls recv wake-ups while a writer holds the file; WAL lets readers and one writer overlap.
     """
     path.parent.mkdir(parents=True, exist_ok=True)

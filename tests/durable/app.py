@@ -14,8 +14,8 @@ import sqlite3
 from agents import Agent, function_tool
 
 import timestep
-from timestep.durable._failpoints import failpoint
 from tests.durable.rule_model import RuleModelProvider
+from timestep.durable._failpoints import failpoint
 
 
 def _ledger() -> sqlite3.Connection:

@@ -15,14 +15,11 @@ from timestep.durable._registry import register_agent, registered_names
 from timestep.durable._runtime import launch, shutdown
 from timestep.durable._session import SQLSession
 from timestep.durable._tools import idempotency_key
-from timestep.durable._worker import DEFAULT_QUEUE, WorkerOptions, serve, serve_worker
 from timestep.durable._types import PendingApproval, RunEvent, RunInfo, RunStatus, TimeoutPolicy
+from timestep.durable._worker import DEFAULT_QUEUE, WorkerOptions, serve, serve_worker
 
 __all__ = [
     "DEFAULT_QUEUE",
-    "WorkerOptions",
-    "serve",
-    "serve_worker",
     "PendingApproval",
     "RunEvent",
     "RunHandle",
@@ -30,6 +27,7 @@ __all__ = [
     "RunStatus",
     "SQLSession",
     "TimeoutPolicy",
+    "WorkerOptions",
     "approve",
     "cancel_run",
     "get_run",
@@ -40,6 +38,8 @@ __all__ = [
     "registered_names",
     "reject",
     "run_events",
+    "serve",
+    "serve_worker",
     "shutdown",
     "start_run",
     "stream_run",

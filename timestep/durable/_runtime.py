@@ -12,7 +12,6 @@ import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from dbos import DBOS, DBOSClient, DBOSConfig
 
@@ -24,8 +23,8 @@ __all__ = [
     "DurableSettings",
     "application_version",
     "client",
-    "database_for",
     "current_settings",
+    "database_for",
     "is_launched",
     "launch",
     "shutdown",

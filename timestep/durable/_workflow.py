@@ -67,13 +67,17 @@ async def run_workflow(spec: dict[str, Any]) -> dict[str, Any]:
             while result.interruptions:
                 state = result.to_state()
                 pending = _pending(result.interruptions)
+                usage = _usage(result)
+                # A parked run holds only its RunState: the RunResult (items, raw responses,
+                # context) is dead weight for hours (measured: python -m bench --only parked).
+                del result
                 await _save_snapshot(agent, state, session_id or run_id, database_url, pending)
-                await _publish(status="waiting_approval", pending=pending, usage=_usage(result),
+                await _publish(status="waiting_approval", pending=pending, usage=usage,
                                decided=scope.decisions)
                 decided = await _wait_for_decisions(state, pending, policy, scope)
                 # Approved calls run when the SDK resumes; fix their step ids now, in call order.
                 reserve_tool_steps(scope, [p.call_id for p in pending if decided.get(p.call_id)])
-                await _publish(status="running", usage=_usage(result), decided=scope.decisions)
+                await _publish(status="running", usage=usage, decided=scope.decisions)
                 result = await Runner.run(agent, state, **kwargs)
         except (AgentsException, TimestepError) as exc:
             message = f"{type(exc).__name__}: {exc}"
