@@ -17,6 +17,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 RESULT_MARKER = "BENCH-RESULT "
+TIMES = "\u00d7"  # the multiplication sign ratios are printed with
 
 Backend = str  # "sqlite" | "postgres"
 
@@ -63,8 +64,8 @@ class Report:
     def table(self) -> str:
         rows = ["| bench | backend | figure | value | target | verdict |", "|---|---|---|---|---|---|"]
         for f in self.figures:
-            target = "" if f.target is None else f"{f.target[0]} {_fmt(f.target[1])}{f.unit if f.unit != 'x' else '×'}"
-            unit = "×" if f.unit == "x" else f" {f.unit}" if f.unit else ""
+            unit = TIMES if f.unit == "x" else f" {f.unit}" if f.unit else ""
+            target = "" if f.target is None else f"{f.target[0]} {_fmt(f.target[1])}{unit}"
             value = f"{_fmt(f.value)}{unit}"
             name = f.name + (f" ({f.note})" if f.note else "")
             rows.append(f"| {f.bench} | {f.backend} | {name} | {value} | {target} | {f.verdict} |")
@@ -85,7 +86,7 @@ def _fmt(value: float) -> str:
 
 
 def _line(f: Figure) -> str:
-    unit = "×" if f.unit == "x" else f" {f.unit}" if f.unit else ""
+    unit = TIMES if f.unit == "x" else f" {f.unit}" if f.unit else ""
     text = f"  [{f.bench}/{f.backend}] {f.name}: {_fmt(f.value)}{unit}"
     if f.target is not None:
         text += f"   target {f.target[0]} {_fmt(f.target[1])}{unit.strip() if f.unit == 'x' else unit}   {f.verdict}"

@@ -21,6 +21,8 @@ from bench.fake_model import LoopModel, LoopModelProvider
 AGENT_NAME = "Bench"
 RAW_QUEUE = "raw"
 DECISION_TOPIC = "decision"
+#: Long loops exceed the SDK's default of 10 turns.
+MAX_TURNS = 1000
 
 
 @function_tool
@@ -42,7 +44,7 @@ timestep.register_agent(bench_agent, model_provider=LoopModelProvider())
 async def plain_run(text: str) -> str:
     """The same agent through plain ``Runner.run`` (no durability)."""
     config = RunConfig(model_provider=LoopModelProvider(), tracing_disabled=True)
-    result = await Runner.run(bench_agent, text, run_config=config)
+    result = await Runner.run(bench_agent, text, run_config=config, max_turns=MAX_TURNS)
     return str(result.final_output)
 
 
@@ -61,6 +63,24 @@ async def raw_steps(n: int) -> int:
     for i in range(n):
         total += await raw_step(i)
     return total
+
+
+@DBOS.step(name="raw.model_step")
+async def raw_model_step(i: int) -> Any:
+    """A step whose recorded output is a model response, as a model call's checkpoint is."""
+    items: list[Any] = [{"role": "user", "content": f"loop {i + 1} work"}]
+    return await LoopModel().get_response(None, items, None, [], None, [], None)
+
+
+@DBOS.workflow(name="bench.raw_payload_steps")
+async def raw_payload_steps(n: int) -> int:
+    """N steps alternating model-response and short-string outputs (the shape of an agent run)."""
+    for i in range(n):
+        if i % 2:
+            await raw_step(i)
+        else:
+            await raw_model_step(i)
+    return n
 
 
 @DBOS.workflow(name="bench.raw_park")
@@ -100,5 +120,7 @@ if DBOSRunner is not None:
     @DBOS.workflow(name="bench.dbos_runner")
     async def dbos_runner_run(text: str) -> str:
         assert DBOSRunner is not None
-        result = await DBOSRunner.run(dbos_agent, text, run_config=RunConfig(tracing_disabled=True))
+        result = await DBOSRunner.run(
+            dbos_agent, text, run_config=RunConfig(tracing_disabled=True), max_turns=MAX_TURNS
+        )
         return str(result.final_output)

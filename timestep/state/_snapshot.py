@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents import Agent, RunState
+from agents.exceptions import UserError as SdkUserError
 
 from timestep.errors import SnapshotFormatError, TimestepError, UserError
 from timestep.state import codec
 from timestep.state._rows import PYTHON_WRITER, StateType, check_state_type, schema_version_of
+from timestep.state.codec._encode import encode_py_json
 
 __all__ = ["EncodedState", "encode_state", "restore_state"]
 
@@ -45,12 +47,19 @@ def encode_state(state: object) -> EncodedState:
             f"Expected an agents.RunState to save, got {type(state).__module__}."
             f"{type(state).__qualname__}{hint}."
         )
-    state_data = codec.encode_js(state)
-    native_data = state.to_json()
+    # One SDK to_json() and one state-type check per save: encode_js would compute both again
+    # (measured by ``python -m bench --only snapshot``: to_json is the largest single cost of a
+    # save after the SDK's own from_json on load).
+    try:
+        native_data = state.to_json()
+    except SdkUserError as error:  # e.g. same-name agents the SDK itself cannot tell apart
+        raise UserError(f"This RunState cannot be snapshotted: {error}") from None
+    state_type = check_state_type(codec.snapshot_state_type(state))
+    state_data = encode_py_json(native_data, state_type=state_type)
     return EncodedState(
         state_data=state_data,
         native_data=native_data,
-        state_type=check_state_type(codec.snapshot_state_type(state)),
+        state_type=state_type,
         schema_version=schema_version_of(state_data),
     )
 

@@ -1,0 +1,1 @@
+"""Benchmarks for timestep's durable layer: ``python -m bench`` (see ``bench/RESULTS.md``)."""

@@ -1,0 +1,194 @@
+"""3. Many runs parked on approval in one process: memory, idle CPU, then the approval drain.
+
+One *host* process (fresh DBOS, launched with timestep's defaults) starts ``n`` runs that each
+make one model call and then wait for an approval, keeping at most ``concurrency`` runs between
+"started" and "parked" (a parked run is one registered recv waiter). The same is done, in
+another host on another fresh database, with raw DBOS workflows (one step, ``recv_async``, two
+steps) under the same DBOS settings. For each host:
+
+* resident memory (RSS) once all are parked, and its growth per parked run;
+* idle CPU: the host's CPU time (user + system, all threads) over a fixed window while parked;
+* drain: a *separate* approver process approves every run (``timestep.approve`` for timestep,
+  ``DBOSClient.send`` for raw DBOS) and the drain rate is ``n`` / (last completion - first
+  approval sent), completion times read from DBOS's ``workflow_status`` table;
+* "connection pool exhausted" (and SQLAlchemy QueuePool) warnings in the host's log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from bench._common import (
+    Databases,
+    Figure,
+    Report,
+    SystemTables,
+    emit,
+    read_result,
+    run_child,
+    spawn_child,
+    stop,
+)
+
+NAME = "parked"
+TIMESTEP_WORKFLOW = "timestep.run"
+RAW_WORKFLOW = "bench.raw_park"
+POOL_WARNING = re.compile(r"connection pool exhausted|QueuePool limit|pool.*timed out", re.IGNORECASE)
+
+
+def _waiters() -> int:
+    from dbos._dbos import _get_dbos_instance
+
+    return len(_get_dbos_instance()._sys_db.notifications_map._dict)
+
+
+async def host(db_url: str, kind: str, n: int, concurrency: int) -> None:
+    """Child process: park ``n`` runs, report, then idle until killed."""
+    import psutil
+    from dbos import DBOS, SetWorkflowID
+
+    from bench import app
+    from timestep.durable import _runtime, start_run
+
+    _runtime.launch(db_url)
+    proc = psutil.Process()
+    # Warm up (imports, pools, the snapshot table's migration) outside the measurement.
+    await _start(kind, "warmup", app, start_run, DBOS, SetWorkflowID)
+    while _waiters() < 1:
+        await asyncio.sleep(0.01)
+    gc.collect()
+    rss_before = proc.memory_info().rss
+    started = 0
+    t0 = time.perf_counter()
+    while started < n:
+        parked = _waiters() - 1
+        if started - parked < concurrency:
+            batch = min(concurrency - (started - parked), n - started)
+            for _ in range(batch):
+                await _start(kind, f"p-{started}", app, start_run, DBOS, SetWorkflowID)
+                started += 1
+        else:
+            await asyncio.sleep(0.005)
+    while _waiters() - 1 < n:
+        await asyncio.sleep(0.02)
+    park_seconds = time.perf_counter() - t0
+    await asyncio.sleep(1.0)
+    gc.collect()
+    emit({
+        "pid": proc.pid,
+        "park_rate": n / park_seconds,
+        "rss_before": rss_before,
+        "rss_parked": proc.memory_info().rss,
+        "threads": proc.num_threads(),
+    })
+    await asyncio.Event().wait()
+
+
+async def _start(kind: str, run_id: str, app: Any, start_run: Any, DBOS: Any, SetWorkflowID: Any) -> None:
+    if kind == "timestep":
+        await start_run(app.AGENT_NAME, "loop 0 work then charge", run_id=run_id,
+                        max_turns=app.MAX_TURNS)
+    else:
+        with SetWorkflowID(run_id):
+            await DBOS.start_workflow_async(app.raw_park, run_id)
+
+
+async def approver(db_url: str, kind: str, n: int, concurrency: int) -> dict[str, float]:
+    """Child process: approve runs ``p-0`` .. ``p-{n-1}`` with bounded concurrency."""
+    from dbos import DBOSClient
+
+    from bench import app
+    from timestep.durable import _runtime, approve
+
+    client: DBOSClient | None = None
+    if kind == "raw":
+        client = DBOSClient(system_database_url=_runtime.database_for(db_url).sqlalchemy_url)
+    else:
+        _runtime.client(db_url)  # connect before the clock starts, as a long-lived inbox would
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one(i: int) -> None:
+        async with sem:
+            if client is None:
+                await approve(f"p-{i}", database_url=db_url)
+            else:
+                await client.send_async(f"p-{i}", "approve", app.DECISION_TOPIC,
+                                        idempotency_key=f"approve-p-{i}")
+
+    t0 = time.time()
+    await asyncio.gather(*(one(i) for i in range(n)))
+    t1 = time.time()
+    return {"start": t0, "sent": t1}
+
+
+def _one_host(dbs: Databases, backend: str, kind: str, n: int, window: float, logs: Path) -> dict[str, Any]:
+    import psutil
+
+    url = dbs.new(backend)
+    log = logs / f"parked-{backend}-{kind}.log"
+    proc = spawn_child("parked", "host", log, db_url=url, kind=kind, n=n, concurrency=64)
+    try:
+        parked = read_result(proc, timeout=max(600.0, n / 10))
+        ps = psutil.Process(proc.pid)
+        time.sleep(2.0)
+        c0 = ps.cpu_times()
+        time.sleep(window)
+        c1 = ps.cpu_times()
+        idle = ((c1.user - c0.user) + (c1.system - c0.system)) / window
+        sent = run_child("parked", "approver", timeout=900, db_url=url, kind=kind, n=n, concurrency=32)
+        tables = SystemTables(url)
+        name = TIMESTEP_WORKFLOW if kind == "timestep" else RAW_WORKFLOW
+        if not tables.wait_for(name, "SUCCESS", n, timeout=max(300.0, n / 20)):
+            raise RuntimeError(f"{kind} runs did not all finish after approval ({log})")
+        last = tables.completion_times(name)[-1]
+        rss_after_drain = ps.memory_info().rss
+    finally:
+        stop(proc)
+    warnings = sum(1 for line in log.read_text(errors="replace").splitlines() if POOL_WARNING.search(line))
+    return parked | {
+        "idle_cpu": idle,
+        "drain_rate": n / max(1e-9, last - sent["start"]),
+        "send_rate": n / max(1e-9, sent["sent"] - sent["start"]),
+        "warnings": warnings,
+        "rss_after_drain": rss_after_drain,
+        "log": str(log),
+    }
+
+
+def run(report: Report, dbs: Databases, backends: list[str], quick: bool, n: int | None = None) -> None:
+    for backend in backends:
+        count = n or (1000 if quick else 10000)
+        if backend == "sqlite" and n is None:
+            # SQLite's notification poller queries once per waiter per interval: 10k waiters
+            # would saturate a core on their own (reference/dbos.md "Scale facts").
+            count = count // 5
+        window = 10.0 if quick else 30.0
+        ts = _one_host(dbs, backend, "timestep", count, window, dbs.tmp)
+        raw = _one_host(dbs, backend, "raw", count, window, dbs.tmp)
+        mib = 1024 * 1024
+        label = f"{count} parked"
+        report.add(Figure(NAME, backend, f"park rate ({label}), timestep / raw",
+                          ts["park_rate"], "runs/s", note=f"raw {raw['park_rate']:.0f} runs/s"))
+        report.add(Figure(NAME, backend, f"RSS with {label}, timestep", ts["rss_parked"] / mib, "MiB",
+                          ("<=", 300.0), note=f"raw {raw['rss_parked'] / mib:.0f} MiB"))
+        report.add(Figure(NAME, backend, "RSS timestep / raw DBOS", ts["rss_parked"] / raw["rss_parked"],
+                          "x", ("<=", 1.3)))
+        per_ts = (ts["rss_parked"] - ts["rss_before"]) / count / 1024
+        per_raw = (raw["rss_parked"] - raw["rss_before"]) / count / 1024
+        report.add(Figure(NAME, backend, "RSS growth per parked run, timestep", per_ts, "KiB",
+                          note=f"raw {per_raw:.1f} KiB; {per_ts / per_raw if per_raw > 0 else float('inf'):.2f}x"))
+        report.add(Figure(NAME, backend, f"idle CPU while parked ({window:.0f} s window), timestep",
+                          ts["idle_cpu"] * 100, "% core", note=f"raw {raw['idle_cpu'] * 100:.1f}% core"))
+        report.add(Figure(NAME, backend, "idle CPU timestep / raw DBOS",
+                          ts["idle_cpu"] / max(raw["idle_cpu"], 1e-4), "x", ("<=", 1.0)))
+        drain_target = (">=", 200.0) if backend == "postgres" else None
+        report.add(Figure(NAME, backend, "approval drain, timestep", ts["drain_rate"], "runs/s", drain_target,
+                          note=f"raw {raw['drain_rate']:.0f} runs/s; approvals sent at {ts['send_rate']:.0f}/s"))
+        report.add(Figure(NAME, backend, "drain timestep / raw DBOS", ts["drain_rate"] / raw["drain_rate"], "x"))
+        report.add(Figure(NAME, backend, "pool warnings in the timestep host's log", ts["warnings"], "",
+                          ("<=", 0.0), note=f"raw host {raw['warnings']}; threads {ts['threads']} vs {raw['threads']}"))
