@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import get_args
 
@@ -167,3 +168,17 @@ def test_deciding_an_ended_run_is_one_line(tmp_path: Path, env: dict[str, str]) 
     for argv in (["approve", "done-1"], ["reject", "done-1", "--message", "no"], ["cancel", "done-1"]):
         line = one_line_error(run_main("--db", db, *argv))
         assert "has already ended (succeeded)" in line
+
+
+def test_a_postgres_database_that_does_not_exist_yet(pg_server_url: str, env: dict[str, str]) -> None:
+    # The server answers but the database is not there: reads see no runs, and starting a run
+    # creates it (as DBOS does), instead of calling the server unreachable.
+    base, _, query = pg_server_url.partition("?")
+    url = f"{base.rsplit('/', 1)[0]}/t_missing_{uuid.uuid4().hex[:8]}" + (f"?{query}" if query else "")
+    done = run_main("--db", url, "runs")
+    assert done.returncode == 0 and "No runs in" in done.stdout
+    assert "No durable run has id 'x'" in one_line_error(run_main("--db", url, "show", "x"))
+    queued = timestep("--db", url, "run", APP, "refund A-1001", "--detach", "--run-id", "pg-new", env=env)
+    assert queued.returncode == 0, queued.stderr
+    listed = run_main("--db", url, "runs", "--json")
+    assert '"run_id": "pg-new"' in listed.stdout

@@ -109,6 +109,8 @@ def _probe(database: DatabaseURL) -> bool:
             found = pg.execute("SELECT to_regclass('dbos.workflow_status') IS NOT NULL").fetchone()
     except psycopg.Error as exc:
         reason = first_line(str(exc), database)
+        if "does not exist" in reason and "database" in reason:
+            return False  # the server answered; DBOS creates the database when a run starts
         raise DatabaseUnreachable(f"cannot reach the database {database.redacted}: {reason}") from None
     return bool(found and found[0])
 

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -134,25 +135,37 @@ def _quiet_dbos() -> Iterator[None]:
         del os.environ["TIMESTEP_DBOS_LOG_LEVEL"]
 
 
+@dataclass
+class _Hosting:
+    """What the Ctrl-C message needs to know about the run being hosted."""
+
+    run_id: str | None = None
+
+
 def _host(state: CLIState, name: str, input_text: str, *, session_id: str | None,
           run_id: str | None, verbose: bool, as_json: bool) -> int:
+    hosting = _Hosting()
     try:
         with _quiet_dbos():
-            return run_async(_host_async(state, name, input_text, session_id=session_id,
+            return run_async(_host_async(state, hosting, name, input_text, session_id=session_id,
                                          run_id=run_id, verbose=verbose, as_json=as_json))
     except KeyboardInterrupt:
-        state.err.print("Stopped hosting. The run stays in the database; `timestep show RUN` tells where it is, "
-                        "and the next process that launches with this one's identity resumes it.",
-                        style="yellow", markup=False)
+        # Where it resumes follows from DBOS's default executor id, which this command shares
+        # with any program calling start_run (see the README's CLI section).
+        state.err.print(f"Stopped hosting run {hosting.run_id or '(not started)'}. It stays in the database: "
+                        "the next `timestep run` (or program calling start_run) re-queues it for a process "
+                        "that registers its agent; `timestep cancel RUN` drops it.",
+                        style="yellow", markup=False, highlight=False)
         raise
 
 
-async def _host_async(state: CLIState, name: str, input_text: str, *,
+async def _host_async(state: CLIState, hosting: _Hosting, name: str, input_text: str, *,
                       session_id: str | None, run_id: str | None, verbose: bool, as_json: bool) -> int:
     from timestep.cli._render import approval_hint, event_line
     from timestep.durable import PendingApproval, start_run, stream_run
 
     handle = await start_run(name, input_text, session_id=session_id, run_id=run_id, database_url=state.url)
+    hosting.run_id = handle.run_id
     last: Any = None
     if as_json:
         async for event in stream_run(handle.run_id, database_url=state.url):
