@@ -90,8 +90,6 @@ def _detach(state: CLIState, module_name: str, name: str, input_text: str, *, se
     from timestep.durable import DEFAULT_QUEUE, start_run
 
     queue = queue or DEFAULT_QUEUE
-    if not state.has_runs:
-        _create_schema(state)
     handle = run_async(start_run(name, input_text, session_id=session_id, run_id=run_id, queue=queue,
                                  database_url=state.url))
     if as_json:
@@ -104,20 +102,6 @@ def _detach(state: CLIState, module_name: str, name: str, input_text: str, *, se
     state.out.print(f"  timestep {db}worker {module_name}" + ("" if queue == DEFAULT_QUEUE else f" --queue {queue}"),
                     style="bold", markup=False)
     state.out.print(f"Follow it with: timestep {db}show {handle.run_id}", style="dim", markup=False)
-
-
-def _create_schema(state: CLIState) -> None:
-    # Enqueueing goes through a DBOS client, which never creates DBOS's tables; a worker would
-    # (at launch), but it may not have started yet on a brand-new database.
-    from dbos import DBOS
-
-    from timestep.config import enable_sqlite_wal
-
-    database = state.resolve()
-    if database.sqlite_path is not None:
-        enable_sqlite_wal(database.sqlite_path)
-    DBOS.migrate(database.sqlalchemy_url)
-    state.has_runs = True
 
 
 @contextlib.contextmanager
@@ -169,8 +153,7 @@ async def _host_async(state: CLIState, hosting: _Hosting, name: str, input_text:
     last: Any = None
     if as_json:
         async for event in stream_run(handle.run_id, database_url=state.url):
-            click.echo(json.dumps({"type": event.type, "run_id": event.run_id, "seq": event.seq,
-                                   "data": event.data}, default=str))
+            click.echo(json.dumps(event.to_dict(), default=str))
             last = event
         return 0 if last is not None and last.type == "run_completed" else 1
 
