@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import click
 
-from timestep.cli._context import CLIState, DatabaseUnreachable, first_line
+from timestep.cli._context import CLIState, first_line
 from timestep.cli._demo import demo_command
 from timestep.cli._inspect import (
     approve_command,
@@ -71,10 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = exc.ctx.command_path if exc.ctx is not None else "timestep"
         _fail(f"{where}: {exc.format_message()} (see '{where} --help')")
         return exc.exit_code
-    except DatabaseUnreachable as exc:
-        _fail(f"timestep: {exc.format_message()}")
-        return exc.exit_code
-    except click.ClickException as exc:
+    except click.ClickException as exc:  # incl. DatabaseUnreachable
         _fail(f"timestep: {exc.format_message()}")
         return exc.exit_code
     except (click.Abort, KeyboardInterrupt):
