@@ -178,8 +178,10 @@ def run_detail(info: RunInfo, steps: list[TimelineStep], db_flag: str, *, all_st
     header.add_row("steps", f"{turns} model turn(s), {tools} tool call(s)")
     if info.usage:
         header.add_row("usage", usage_text(info.usage))
-    if info.created_at and info.updated_at:
-        header.add_row("elapsed", f"{_duration((info.updated_at - info.created_at) * 1000)} "
+    # DBOS does not always touch updated_at when a run ends; its last step says when it did.
+    last = max([info.updated_at or 0.0, *(s.completed_at for s in steps if s.completed_at)])
+    if info.created_at and last:
+        header.add_row("elapsed", f"{_duration((last - info.created_at) * 1000)} "
                                   f"(started {_ago(info.created_at)})")
     parts: list[RenderableType] = [header, Text(""), Text("Timeline", style="bold underline"),
                                    timeline_table(info, steps, all_steps=all_steps)]
