@@ -193,8 +193,10 @@ async def test_detached_run_served_by_a_worker_then_approved(
     assert "waiting_approval" in text and "Waiting for approval" in text
     assert f"approve r-detach {pending['call_id']}" in text
 
-    approved = ok(timestep("--db", db_url, "approve", "r-detach", info.pending[0].call_id, env=env))
-    assert "Approved refund(" in approved and "on run r-detach" in approved
+    approved = json.loads(ok(timestep("--db", db_url, "approve", "r-detach", info.pending[0].call_id,
+                                      "--always", "--json", env=env)))
+    assert approved["decision"] == "approve" and approved["always"] is True
+    assert [c["tool_name"] for c in approved["calls"]] == ["refund"]
     await wait_status(db_url, "r-detach", "succeeded")
 
     shown = await show_json(db_url, "r-detach")
@@ -204,6 +206,8 @@ async def test_detached_run_served_by_a_worker_then_approved(
     assert all(s["usage"]["input_tokens"] > 0 and s["duration_ms"] is not None
                for s in timeline if s["kind"] == "model")
     assert [s["tool"] for s in timeline if s["kind"] == "tool"] == ["lookup_order", "refund"]
+    (decision,) = [s for s in timeline if s["kind"] == "decision"]
+    assert decision["summary"].startswith(f"approved {pending['call_id']} (always) by cli:")
     assert shown["usage"]["requests"] == 3
     text = ok(await in_process("--db", db_url, "show", "r-detach"))
     for expected in ("succeeded", "3 model turn(s), 2 tool call(s)", "turn 3", "tool refund",
