@@ -156,7 +156,7 @@ def test_bad_module_paths(tmp_path: Path, env: dict[str, str]) -> None:
 def test_model_with_detach_is_refused(env: dict[str, str], tmp_path: Path) -> None:
     done = timestep("--db", f"sqlite:///{tmp_path / 'db.sqlite'}", "run", APP, "hi", "--detach",
                     "--model", "ollama/llama3.2", env=env)
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert "--model applies to runs this command hosts" in one_line_error(done)
 
 

@@ -9,6 +9,7 @@ saying so.
 from __future__ import annotations
 
 import asyncio
+import shlex
 import sqlite3
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -75,7 +76,7 @@ class CLIState:
             return ""
         if _password(self.resolve()):
             return '--db "$TIMESTEP_DB_URL" '  # the real URL has a password: name it, don't print it
-        return f"--db {_shell_quote(self.db)} "
+        return f"--db {shlex.quote(self.db)} "
 
 
 def state_of(ctx: click.Context) -> CLIState:
@@ -137,12 +138,6 @@ def scrub(text: str, database: DatabaseURL) -> str:
     if password:
         text = text.replace(password, "***")
     return text.replace(database.sqlalchemy_url, database.redacted)
-
-
-def _shell_quote(value: str) -> str:
-    import shlex
-
-    return shlex.quote(value)
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:

@@ -7,6 +7,7 @@ too; ``TIMESTEP_DEBUG=1`` shows its traceback instead.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -112,4 +113,6 @@ def _release() -> None:
     # Only if a command used the durable layer: importing it here would cost a second.
     runtime = sys.modules.get("timestep.durable._runtime")
     if runtime is not None:
-        runtime.shutdown()
+        # Closing clients on the way out must not turn a finished command into a traceback.
+        with contextlib.suppress(Exception):
+            runtime.shutdown()

@@ -20,7 +20,6 @@ from rich.markup import escape
 
 from timestep.cli._context import CLIState, database_option, json_option, run_async, state_of
 from timestep.cli._load import import_user_module, resolve_agent, split_target
-from timestep.errors import UserError
 
 __all__ = ["run_command"]
 
@@ -57,10 +56,9 @@ def run_command(ctx: click.Context, target: str, input_text: str, model: str | N
     if queue is not None and not detach:
         raise click.UsageError("--queue only applies with --detach", ctx=ctx)
     if model is not None and detach:
-        raise UserError(
+        raise click.UsageError(
             "--model applies to runs this command hosts; a detached run is executed by workers, "
-            "which use the model the module sets. Drop --detach, or set the model in the module."
-        )
+            "which use the model the module sets", ctx=ctx)
     module_name, agent_attr = split_target(target)
     module = import_user_module(module_name)
     name = resolve_agent(module, agent_attr)
