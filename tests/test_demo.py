@@ -36,8 +36,9 @@ def assert_story(out: str) -> None:
         "the run is still waiting_approval in the database",
         "3/6 Start a new worker",
         "took its runs over",
+        "worker #2 replayed the run: it went through 2 turns and 1 tool call(s) again",
         "executed so far: model calls: 2, lookup_order: 1, refund: 0",
-        "unchanged: the replay reused every recorded result",
+        "unchanged: no model call and no tool ran again",
         "4/6 Approve from another process",
         "$ timestep approve demo-",
         "Approved refund(",
@@ -58,10 +59,12 @@ def assert_story(out: str) -> None:
         found = out.find(milestone, position)
         assert found >= 0, f"missing (after position {position}): {milestone!r}\n{out}"
         position = found + len(milestone)
-    # Per process: worker 1 did turns 1-2 and the lookup; worker 2 only what was left.
-    rows = {m.group(1): m.group(2, 3, 4) for m in
-            re.finditer(r"(worker #\d|total)\D*?(?:\(pid \d+\))?\s+(\d+)\s+(\d+)\s+(\d+)", out)}
-    assert rows == {"worker #1": ("2", "1", "0"), "worker #2": ("1", "0", "1"), "total": ("3", "1", "1")}, rows
+    # Per process: worker 1 did turns 1-2 and the lookup; worker 2 went through all three turns
+    # (two replayed) but executed only what was left.
+    rows = {m.group(1): m.group(2, 3, 4, 5) for m in
+            re.finditer(r"(worker #\d) \(pid \d+\)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", out)}
+    assert rows == {"worker #1": ("2", "2", "1", "0"), "worker #2": ("3", "1", "0", "1")}, rows
+    assert re.search(r"total executed\s+3\s+1\s+1", out)
 
 
 def test_demo_offline_on_a_temporary_database(env: dict[str, str]) -> None:

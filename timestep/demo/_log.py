@@ -1,9 +1,12 @@
-"""The demo's witness log: one JSON line per model call and per tool execution.
+"""The demo's witness log: one JSON line per model call and tool execution, and per step seen.
 
-The log is written by the code that does the work (the model wrapper, the tools), in whichever
-worker process runs it, so counting its lines tells how many times each step really executed -
-independently of DBOS's own record. Replayed steps return their recorded result without
-calling that code, so they add no line.
+Two kinds of lines, written in whichever worker process does the work:
+
+* ``model`` / ``tool``: by the code that does the work (the model wrapper, the tools). A replayed
+  step returns its recorded result without calling that code, so it adds no such line: these
+  count real executions, independently of DBOS's own record.
+* ``turn`` / ``passed``: by SDK hooks that run in workflow code after every turn and tool call,
+  executed or replayed. A restarted worker going through the run again shows up here only.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ LOG_ENV = "TIMESTEP_DEMO_LOG"
 
 
 def record(kind: str, name: str) -> None:
-    """Append one execution to the log (``kind`` is ``model`` or ``tool``)."""
+    """Append one line to the log (``kind``: ``model``, ``tool``, ``turn`` or ``passed``)."""
     path = os.environ.get(LOG_ENV)
     if not path:
         return
@@ -38,11 +41,15 @@ class Counts:
 
     model_calls: int = 0
     tools: Counter[str] = field(default_factory=Counter)
-    #: pid → Counter of "model" and tool names.
+    #: pid → Counter of "model", tool names, "turn" (turns gone through) and "passed" (tool
+    #: calls gone through), executed or replayed.
     by_pid: dict[int, Counter[str]] = field(default_factory=dict)
 
     def tool(self, name: str) -> int:
         return self.tools[name]
+
+    def seen_by(self, pid: int) -> Counter[str]:
+        return self.by_pid.get(pid, Counter())
 
 
 def read_counts(path: Path) -> Counts:
@@ -51,10 +58,11 @@ def read_counts(path: Path) -> Counts:
         return counts
     for line in path.read_text(encoding="utf-8").splitlines():
         entry = json.loads(line)
-        key = "model" if entry["kind"] == "model" else str(entry["name"])
-        if entry["kind"] == "model":
+        kind = str(entry["kind"])
+        key = str(entry["name"]) if kind == "tool" else kind
+        if kind == "model":
             counts.model_calls += 1
-        else:
+        elif kind == "tool":
             counts.tools[key] += 1
         counts.by_pid.setdefault(int(entry["pid"]), Counter())[key] += 1
     return counts

@@ -137,12 +137,18 @@ class _Story:
         self._step(3, "Start a new worker: it takes the run over")
         second = self._start_worker(2)
         await self._within(self._wait_owner(second), "worker #2 to take over the run")
-        c.print(f"  worker #2 (pid {second.pid}) saw worker #1's heartbeat silent for {DEAD_AFTER_SECONDS:.0f} s, "
-                "took its runs over and replayed this one from the database", highlight=False)
+        c.print(f"  worker #2 (pid {second.pid}) saw worker #1's heartbeat silent for {DEAD_AFTER_SECONDS:.0f} s "
+                "and took its runs over", highlight=False)
+        turns = before.seen_by(first.pid)["turn"]
+        with c.status("worker #2 replays the run from the database…"):
+            await self._within(self._wait_replayed(second, turns), "worker #2 to replay the run")
+        seen = read_counts(self.log).seen_by(second.pid)
+        c.print(f"  worker #2 replayed the run: it went through {seen['turn']} turns and {seen['passed']} tool "
+                "call(s) again, from their recorded results", highlight=False)
         after = read_counts(self.log)
         self._counts_line("executed so far", after)
         same = (after.model_calls, after.tools) == (before.model_calls, before.tools)
-        c.print("  [green]unchanged[/]: the replay reused every recorded result" if same
+        c.print("  [green]unchanged[/]: no model call and no tool ran again" if same
                 else "  [red]changed[/]: something ran again", highlight=False)
 
         self._step(4, "Approve from another process")
@@ -160,6 +166,8 @@ class _Story:
         self._step(6, "Check: every step executed exactly once")
         counts = read_counts(self.log)
         steps = await run_timeline(self.run_id, database_url=self.url)
+        self.c.print("  TURNS counts the turns a process went through, executed or replayed; the other "
+                     "columns count real executions.", style="dim", highlight=False)
         self.c.print(self._counts_table(counts))
         verdict = _verdict(counts, steps)
         self.c.print(f"  {verdict}", markup=False, style="green" if verdict.startswith("No step") else "red", highlight=False)
@@ -227,6 +235,11 @@ class _Story:
                 return
             await asyncio.sleep(0.1)
 
+    async def _wait_replayed(self, worker: WorkerProcess, turns: int) -> None:
+        """Until ``worker`` has gone through ``turns`` turns of the run (its hooks log them)."""
+        while read_counts(self.log).seen_by(worker.pid)["turn"] < turns:
+            await asyncio.sleep(0.1)
+
     def _approve(self, call_id: str) -> None:
         self.c.print(f"  $ timestep approve {self.run_id} {call_id}", style="bold", markup=False)
         done = subprocess.run(timestep_command("approve", self.run_id, call_id), env=self.env,
@@ -241,14 +254,15 @@ class _Story:
         self.c.print(f"  {label}: model calls: {counts.model_calls}, {tools}", highlight=False)
 
     def _counts_table(self, counts: Counts) -> Table:
+        # TURNS: turns the process went through, executed or replayed; the rest: real executions.
         table = Table(box=None, header_style="bold", pad_edge=False)
-        for column in ("  PROCESS", "MODEL CALLS", "lookup_order", "refund"):
+        for column in ("  PROCESS", "TURNS", "MODEL CALLS", "lookup_order", "refund"):
             table.add_column(column, justify="left" if column == "  PROCESS" else "right")
         names = {w.pid: f"  worker #{w.number} (pid {w.pid})" for w in self.workers}
         for pid, per in counts.by_pid.items():
-            table.add_row(names.get(pid, f"  pid {pid}"), str(per["model"]), str(per["lookup_order"]),
-                          str(per["refund"]))
-        table.add_row("  total", str(counts.model_calls), str(counts.tool("lookup_order")),
+            table.add_row(names.get(pid, f"  pid {pid}"), str(per["turn"]), str(per["model"]),
+                          str(per["lookup_order"]), str(per["refund"]))
+        table.add_row("  total executed", "", str(counts.model_calls), str(counts.tool("lookup_order")),
                       str(counts.tool("refund")), style="bold")
         return table
 

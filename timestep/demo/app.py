@@ -1,7 +1,8 @@
 """The demo's agent module: ``timestep worker timestep.demo.app`` serves it.
 
 A refunds agent with two tools: ``lookup_order`` runs freely, ``refund`` needs a human's
-approval. Both log every execution (see ``_log.py``) so the demo can count them. The model is
+approval. Both log every execution, and hooks log every turn and tool call the SDK goes
+through, executed or replayed (see ``_log.py``), so the demo can count them. The model is
 the built-in scripted one unless ``TIMESTEP_DEMO_MODEL`` names another (``ollama/llama3.2``,
 ``openai/gpt-4.1-mini``); every worker reads the same variable, so they all agree.
 """
@@ -11,14 +12,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from typing import Any
 
-from agents import Agent, function_tool
+from agents import Agent, AgentHooks, RunContextWrapper, function_tool
+from agents.items import ModelResponse
 
 import timestep
 from timestep.demo._log import record
 from timestep.demo._model import SCRIPTED_MODEL, DemoModelProvider
 
-__all__ = ["MODEL", "ORDERS", "lookup_order", "refund", "refunds"]
+__all__ = ["MODEL", "ORDERS", "Witness", "lookup_order", "refund", "refunds"]
 
 MODEL_ENV = "TIMESTEP_DEMO_MODEL"
 MODEL = os.environ.get(MODEL_ENV) or SCRIPTED_MODEL
@@ -51,6 +54,19 @@ def refund(order_id: str, amount_cents: int) -> str:
     return f"Refunded {amount_cents / 100:.2f} USD on order {order_id} (reference {reference})."
 
 
+class Witness(AgentHooks[Any]):
+    """Logs each turn and tool call the run goes through. Hooks run in workflow code, so they
+    fire again when a restarted worker replays the run - unlike the model and the tools."""
+
+    async def on_llm_end(self, context: RunContextWrapper[Any], agent: Agent[Any],
+                         response: ModelResponse) -> None:
+        record("turn", agent.name)
+
+    async def on_tool_end(self, context: RunContextWrapper[Any], agent: Agent[Any], tool: Any,
+                          result: object) -> None:
+        record("passed", str(getattr(tool, "name", "?")))
+
+
 refunds = Agent(
     name="Refunds",
     instructions=(
@@ -60,6 +76,7 @@ refunds = Agent(
     ),
     tools=[lookup_order, refund],
     model=MODEL,
+    hooks=Witness(),
 )
 
 timestep.register_agent(refunds, model_provider=DemoModelProvider())
