@@ -9,12 +9,16 @@ from __future__ import annotations
 import getpass
 import json
 import socket
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
 from timestep.cli._context import CLIState, database_option, json_option, run_async, state_of
 from timestep.errors import RunNotFoundError
+
+if TYPE_CHECKING:
+    from timestep.durable import RunInfo
+    from timestep.durable._timeline import TimelineStep
 
 __all__ = [
     "RUN_STATUSES",
@@ -101,7 +105,7 @@ def show_command(ctx: click.Context, run_id: str, all_steps: bool, as_json: bool
     from timestep.durable import get_run
     from timestep.durable._timeline import run_timeline
 
-    async def load() -> tuple[Any, Any]:
+    async def load() -> tuple[RunInfo, list[TimelineStep]]:
         info = await get_run(run_id, database_url=state.url)
         return info, await run_timeline(run_id, database_url=state.url)
 
@@ -120,7 +124,7 @@ def _decide(ctx: click.Context, decision: str, run_id: str, call_id: str | None,
     _require_runs(state, run_id)
     from timestep.durable import approve, get_run, reject
 
-    async def decide() -> Any:
+    async def decide() -> RunInfo:
         info = await get_run(run_id, database_url=state.url)
         if decision == "approve":
             await approve(run_id, call_id, always=always, decided_by=_decided_by(), database_url=state.url)
@@ -133,7 +137,7 @@ def _decide(ctx: click.Context, decision: str, run_id: str, call_id: str | None,
     targets = [p for p in info.pending if call_id is None or p.call_id == call_id]
     if as_json:
         print_json({"run_id": run_id, "decision": decision, "call_id": call_id, "always": always,
-                            "message": message, "calls": [p.to_dict() for p in targets]})
+                    "message": message, "calls": [p.to_dict() for p in targets]})
         return
     verb = "Approved" if decision == "approve" else "Rejected"
     if targets:
