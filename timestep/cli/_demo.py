@@ -12,7 +12,8 @@ __all__ = ["demo_command"]
 
 @click.command("demo")
 @click.option("--db", "demo_db", metavar="URL",
-              help="Run the demo on this database instead of a temporary SQLite file.")
+              help="Run the demo on this database instead of a temporary SQLite file "
+                   "(not one production workers use: demo workers join dead-worker recovery).")
 @click.option("--model", metavar="NAME",
               help="A real model instead of the scripted one, e.g. ollama/llama3.2 or openai/gpt-4.1-mini.")
 @click.option("--keep", is_flag=True, help="Keep the temporary database to explore it afterwards.")
