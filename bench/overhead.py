@@ -93,7 +93,7 @@ async def measure(db_url: str, loops: int, reps: int) -> dict[str, Any]:
 
 
 def run(report: Report, dbs: Databases, backends: list[str], quick: bool) -> None:
-    loops, reps = (8, 5) if quick else (20, 15)
+    loops, reps = (8, 5) if quick else (20, 10)
     for backend in backends:
         r = run_child("overhead", "measure", db_url=dbs.new(backend), loops=loops, reps=reps)
         checkpoints = 2 * loops

@@ -22,7 +22,7 @@ SIZES = (1, 10, 50, 200)
 
 async def measure(db_url: str, sizes: list[int], reps: int) -> dict[str, Any]:
     """Child process: build the states, then time encode, save, load (and the JS decode path)."""
-    from agents import RunConfig, Runner
+    from agents import RunConfig, Runner, RunState
 
     from bench import app
     from bench.fake_model import LoopModelProvider
@@ -41,7 +41,7 @@ async def measure(db_url: str, sizes: list[int], reps: int) -> dict[str, Any]:
         store = RunStateStore(app.bench_agent, session_id=f"bench-{n}", connection_string=db_url)
         await store.save(state)  # connect + migrate outside the timings
         await store.load()
-        encode, save, load, both, decode = [], [], [], [], []
+        encode, save, load, both, decode, sdk = [], [], [], [], [], []
         for _ in range(reps):
             t0 = time.perf_counter()
             encoded = encode_state(state)
@@ -52,11 +52,14 @@ async def measure(db_url: str, sizes: list[int], reps: int) -> dict[str, Any]:
             t3 = time.perf_counter()
             await codec.decode_js(app.bench_agent, encoded.state_data)
             t4 = time.perf_counter()
+            await RunState.from_json(app.bench_agent, state.to_json())
+            t5 = time.perf_counter()
             encode.append(t1 - t0)
             save.append(t2 - t1)
             load.append(t3 - t2)
             both.append(t3 - t1)
             decode.append(t4 - t3)
+            sdk.append(t5 - t4)
         await store.close()
         out[str(n)] = {
             "encode_ms": median(encode) * 1000,
@@ -64,6 +67,7 @@ async def measure(db_url: str, sizes: list[int], reps: int) -> dict[str, Any]:
             "load_ms": median(load) * 1000,
             "save_load_ms": median(both) * 1000,
             "decode_js_ms": median(decode) * 1000,
+            "sdk_ms": median(sdk) * 1000,
             "js_bytes": len(json.dumps(encoded.state_data)),
             "native_bytes": len(json.dumps(encoded.native_data)),
         }
@@ -82,7 +86,7 @@ def linearity(ms: dict[int, float]) -> tuple[float, float]:
 
 
 def run(report: Report, dbs: Databases, backends: list[str], quick: bool) -> None:
-    reps = 5 if quick else 15
+    reps = 5 if quick else 10
     for backend in backends:
         r = run_child("snapshot", "measure", db_url=dbs.new(backend), sizes=list(SIZES), reps=reps)
         for n in SIZES:
@@ -92,6 +96,11 @@ def run(report: Report, dbs: Databases, backends: list[str], quick: bool) -> Non
                               note=f"encode {f['encode_ms']:.1f}, save {f['save_ms']:.1f}, load "
                                    f"{f['load_ms']:.1f}, JS decode {f['decode_js_ms']:.1f} ms; "
                                    f"JS form {f['js_bytes'] // 1024} KiB"))
+        sdk50 = r["50"]["sdk_ms"]
+        report.add(Figure(NAME, backend, "of which the SDK's RunState.to_json + from_json, 50 turns", sdk50, "ms",
+                          note=f"timestep's own share {r['50']['save_load_ms'] - sdk50:.1f} ms"))
         slope, ratio = linearity({n: r[str(n)]["save_load_ms"] for n in SIZES})
         report.add(Figure(NAME, backend, "fitted slope", slope, "ms/turn"))
         report.add(Figure(NAME, backend, "linearity (per-turn cost 50→200 / 1→50)", ratio, "x", ("<=", 1.5)))
+        _, sdk_ratio = linearity({n: r[str(n)]["sdk_ms"] for n in SIZES})
+        report.add(Figure(NAME, backend, "linearity of the SDK's to_json + from_json alone", sdk_ratio, "x"))

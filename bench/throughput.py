@@ -117,7 +117,7 @@ def run(report: Report, dbs: Databases, backends: list[str], quick: bool) -> Non
     if "postgres" not in backends:
         report.note("throughput runs on Postgres only (several worker processes share one database)")
         return
-    m = 200 if quick else 800
+    m = 150 if quick else 500
     r = {(kind, w): measure(dbs, kind, w, m) for w in (1, 2) for kind in ("timestep", "raw")}
     from bench.app import HAVE_DBOS_RUNNER
 

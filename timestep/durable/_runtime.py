@@ -44,6 +44,9 @@ APP_NAME = "timestep"
 # executor is unbounded (10k parked runs made 4,400-9,400 threads and exhausted the 20-connection
 # pool, collapsing approvals to 44/s); 64 threads gave 207-229 approvals/s and a third of the
 # memory. Async workflows do not hold a thread while parked, so 64 only bounds blocking DB calls.
+# `python -m bench --only parked` (bench/RESULTS.md) parks 10k timestep runs with 64/40: no pool
+# warnings; a sweep of 8/12, 16/20, 32/40, 64/40 and 64/64 at 1k parked runs changed neither the
+# drain rate nor CPU per approved run (CPU-bound), so the bound stays where raw DBOS peaked.
 DEFAULT_MAX_EXECUTOR_THREADS = 64
 # The pool must cover the executor threads doing DB calls plus DBOS's background loops.
 DEFAULT_POOL_SIZE = 40

@@ -1,10 +1,11 @@
-"""The snapshot rows run workflows write, through a few connections shared by the process.
+"""Snapshot rows of durable runs, through a few connections shared by the process.
 
 Measured (``python -m bench --only parked``): writing each snapshot through a fresh
 ``RunStateStore`` opened one Postgres connection per save, so a burst of approvals (every run
 resumes and writes its final snapshot at once) opened hundreds of connections, hit Postgres'
 ``max_connections`` ("too many clients") and *failed the runs*. A handful of shared
 connections per process bounds that and saves the connect + migration check on every save.
+``approve``/``reject`` claim the row through the same shared connections.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from timestep.config import resolve_database_url
 from timestep.state import SnapshotTable
 from timestep.state._snapshot import encode_state
 
-__all__ = ["SNAPSHOT_CONNECTIONS", "close_writers", "save_snapshot"]
+__all__ = ["SNAPSHOT_CONNECTIONS", "close_writers", "save_snapshot", "shared_table"]
 
 #: Connections per database and event loop for snapshot writes. Each save is one short
 #: transaction; 4 let commits overlap (Postgres group commit) without crowding the server.
@@ -43,11 +44,18 @@ def _tables(database_url: str) -> list[SnapshotTable]:
         return pool
 
 
+def shared_table(database_url: str) -> SnapshotTable:
+    """One of this process's shared snapshot connections for ``database_url`` (do not close it).
+
+    Must be called on the event loop that will use it."""
+    pool = _tables(database_url)
+    return pool[next(_turn) % len(pool)]
+
+
 async def save_snapshot(state: RunState[Any], key: str, database_url: str) -> None:
     """Encode ``state`` and make it ``key``'s active row (one transaction)."""
     encoded = encode_state(state)
-    pool = _tables(database_url)
-    table = pool[next(_turn) % len(pool)]
+    table = shared_table(database_url)
     await table.save_json(
         key,
         encoded.state_data,
