@@ -44,11 +44,19 @@ def timestep_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "timestep.cli", *args]
 
 
-def timestep(*args: str, env: dict[str, str], cwd: Path | None = None,
-             timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def timestep(
+    *args: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run ``timestep ARGS`` to completion."""
-    return subprocess.run(timestep_argv(*args), env=env, cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        timestep_argv(*args),
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def run_main(*args: str) -> subprocess.CompletedProcess[str]:
@@ -65,7 +73,9 @@ async def in_process(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def ok(done: subprocess.CompletedProcess[str]) -> str:
-    assert done.returncode == 0, f"exit {done.returncode}\nstdout: {done.stdout}\nstderr: {done.stderr}"
+    assert done.returncode == 0, (
+        f"exit {done.returncode}\nstdout: {done.stdout}\nstderr: {done.stderr}"
+    )
     assert "Traceback" not in done.stderr
     return done.stdout
 
@@ -83,8 +93,14 @@ class Host:
     """A ``timestep run`` (hosted) or ``timestep worker`` subprocess whose stdout we read."""
 
     def __init__(self, *args: str, env: dict[str, str], cwd: Path | None = None) -> None:
-        self.proc = subprocess.Popen(timestep_argv(*args), env=env, cwd=cwd, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            timestep_argv(*args),
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.lines: list[str] = []
 
     def read_until(self, needle: str, timeout: float = 90) -> str:
@@ -99,7 +115,9 @@ class Host:
             if needle in line:
                 return line
         self.proc.kill()
-        raise AssertionError(f"never printed {needle!r}: {''.join(self.lines)}{self.proc.communicate()[1]}")
+        raise AssertionError(
+            f"never printed {needle!r}: {''.join(self.lines)}{self.proc.communicate()[1]}"
+        )
 
     def finish(self, timeout: float = 90) -> tuple[int, str, str]:
         out, err = self.proc.communicate(timeout=timeout)
@@ -161,7 +179,9 @@ def start_worker(db_url: str, env: dict[str, str], hosts: list[Host]) -> Host:
 
 async def show_json(db_url: str, run_id: str) -> dict[str, Any]:
     # --db after the command: the per-command form of the global option.
-    data: dict[str, Any] = json.loads(ok(await in_process("show", run_id, "--json", "--db", db_url)))
+    data: dict[str, Any] = json.loads(
+        ok(await in_process("show", run_id, "--json", "--db", db_url))
+    )
     return data
 
 
@@ -172,8 +192,19 @@ async def test_detached_run_served_by_a_worker_then_approved(
     db_url: str, env: dict[str, str], hosts: list[Host], reader: None
 ) -> None:
     # A brand-new database: --detach must create DBOS's tables itself (no worker has run yet).
-    out = ok(timestep("--db", db_url, "run", APP, "Order A-1001 arrived broken, refund it",
-                      "--detach", "--run-id", "r-detach", env=env))
+    out = ok(
+        timestep(
+            "--db",
+            db_url,
+            "run",
+            APP,
+            "Order A-1001 arrived broken, refund it",
+            "--detach",
+            "--run-id",
+            "r-detach",
+            env=env,
+        )
+    )
     assert "Queued run r-detach (Refunds)" in out
     assert "needs a live worker" in out and "worker timestep.demo.app" in out
     queued = json.loads(ok(await in_process("--db", db_url, "runs", "--json")))
@@ -181,20 +212,36 @@ async def test_detached_run_served_by_a_worker_then_approved(
 
     worker = start_worker(db_url, env, hosts)
     info = await wait_status(db_url, "r-detach", "waiting_approval")
-    parked = json.loads(ok(await in_process("--db", db_url, "runs", "--status", "waiting_approval", "--json")))
+    parked = json.loads(
+        ok(await in_process("--db", db_url, "runs", "--status", "waiting_approval", "--json"))
+    )
     assert [r["run_id"] for r in parked] == ["r-detach"]
 
     shown = await show_json(db_url, "r-detach")
     (pending,) = shown["pending"]
     assert pending["tool_name"] == "refund" and json.loads(pending["arguments"]) == {
-        "order_id": "A-1001", "amount_cents": 12900}
+        "order_id": "A-1001",
+        "amount_cents": 12900,
+    }
     assert [s["kind"] for s in shown["timeline"] if s["kind"] in PRIMARY_KINDS] == PRIMARY_KINDS[:4]
     text = ok(await in_process("--db", db_url, "show", "r-detach"))
     assert "waiting_approval" in text and "Waiting for approval" in text
     assert f"approve r-detach {pending['call_id']}" in text
 
-    approved = json.loads(ok(timestep("--db", db_url, "approve", "r-detach", info.pending[0].call_id,
-                                      "--always", "--json", env=env)))
+    approved = json.loads(
+        ok(
+            timestep(
+                "--db",
+                db_url,
+                "approve",
+                "r-detach",
+                info.pending[0].call_id,
+                "--always",
+                "--json",
+                env=env,
+            )
+        )
+    )
     assert approved["decision"] == "approve" and approved["always"] is True
     assert [c["tool_name"] for c in approved["calls"]] == ["refund"]
     await wait_status(db_url, "r-detach", "succeeded")
@@ -203,15 +250,24 @@ async def test_detached_run_served_by_a_worker_then_approved(
     assert shown["output"].startswith("Done. Refunded 129.00 USD on order A-1001")
     timeline = [s for s in shown["timeline"] if s["kind"] in PRIMARY_KINDS]
     assert [s["kind"] for s in timeline] == PRIMARY_KINDS
-    assert all(s["usage"]["input_tokens"] > 0 and s["duration_ms"] is not None
-               for s in timeline if s["kind"] == "model")
+    assert all(
+        s["usage"]["input_tokens"] > 0 and s["duration_ms"] is not None
+        for s in timeline
+        if s["kind"] == "model"
+    )
     assert [s["tool"] for s in timeline if s["kind"] == "tool"] == ["lookup_order", "refund"]
     (decision,) = [s for s in timeline if s["kind"] == "decision"]
     assert decision["summary"].startswith(f"approved {pending['call_id']} (always) by cli:")
     assert shown["usage"]["requests"] == 3
     text = ok(await in_process("--db", db_url, "show", "r-detach"))
-    for expected in ("succeeded", "3 model turn(s), 2 tool call(s)", "turn 3", "tool refund",
-                     "approval wait", "Output: Done. Refunded"):
+    for expected in (
+        "succeeded",
+        "3 model turn(s), 2 tool call(s)",
+        "turn 3",
+        "tool refund",
+        "approval wait",
+        "Output: Done. Refunded",
+    ):
         assert expected in text
     assert worker.stop() == 0  # SIGTERM drains and exits cleanly
 
@@ -226,8 +282,16 @@ async def test_hosted_run_prints_the_exact_approve_command(
     # Run the printed command as printed (only the program name is swapped for this interpreter).
     argv = shlex.split(line.split("approve: ", 1)[1])
     assert argv[0] == "timestep" and argv[-2:-1] == ["r-host"]
-    assert "Approved refund(" in ok(subprocess.run(timestep_argv(*argv[1:]), env=env, capture_output=True,
-                                                   text=True, timeout=120, check=False))
+    assert "Approved refund(" in ok(
+        subprocess.run(
+            timestep_argv(*argv[1:]),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    )
     code, out, err = host.finish()
     assert code == 0, err
     assert "✓ completed" in out and "Done. Refunded 34.50 USD on order A-1002" in out
@@ -242,16 +306,26 @@ async def test_hosted_run_json_events_and_reject_with_message(
     hosts.append(host)
     parked = json.loads(host.read_until('"approval_required"'))
     call_id = parked["data"]["pending"][0]["call_id"]
-    rejected = ok(timestep("--db", db, "reject", "r-json", call_id, "--message", "Over the limit.", env=env))
+    rejected = ok(
+        timestep("--db", db, "reject", "r-json", call_id, "--message", "Over the limit.", env=env)
+    )
     assert "Rejected refund(" in rejected
     code, out, _ = host.finish()
     events = [json.loads(line) for line in out.splitlines()]
     # A rejected call never runs: the model sees the message instead of a tool output.
     assert [e["type"] for e in events] == [
-        "model_response", "tool_output", "model_response", "approval_required", "decision",
-        "model_response", "run_completed",
+        "model_response",
+        "tool_output",
+        "model_response",
+        "approval_required",
+        "decision",
+        "model_response",
+        "run_completed",
     ]
-    assert events[4]["data"]["decision"] == "reject" and events[4]["data"]["message"] == "Over the limit."
+    assert (
+        events[4]["data"]["decision"] == "reject"
+        and events[4]["data"]["message"] == "Over the limit."
+    )
     assert events[-1]["data"]["output"] == "I did not issue the refund: Over the limit."
     assert code == 0
 
@@ -272,7 +346,9 @@ async def test_cancel_a_parked_run_ends_its_host_with_exit_1(
     assert [r["run_id"] for r in listed] == ["r-cancel"]
 
 
-async def test_run_a_py_file_agent_attribute_with_stream(tmp_path: Path, env: dict[str, str]) -> None:
+async def test_run_a_py_file_agent_attribute_with_stream(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
     (tmp_path / "helpdesk.py").write_text(
         "import timestep\n"
         "from timestep.demo.app import refunds\n"
@@ -280,7 +356,9 @@ async def test_run_a_py_file_agent_attribute_with_stream(tmp_path: Path, env: di
         "helper = refunds.clone(name='Helper')\n"
         "timestep.register_agent(helper, model_provider=DemoModelProvider())\n"
     )
-    done = timestep("run", "./helpdesk.py:helper", "refund Z-999", "--stream", env=env, cwd=tmp_path)
+    done = timestep(
+        "run", "./helpdesk.py:helper", "refund Z-999", "--stream", env=env, cwd=tmp_path
+    )
     out = ok(done)
     # --stream prints tool outputs whole; the scripted model reports the unknown order.
     assert '{"order_id": "Z-999", "error": "no such order"}' in out
@@ -289,13 +367,29 @@ async def test_run_a_py_file_agent_attribute_with_stream(tmp_path: Path, env: di
     assert (tmp_path / "home" / "timestep.sqlite").exists()
 
 
-async def test_model_override_routes_through_multi_model_provider(tmp_path: Path, env: dict[str, str]) -> None:
+async def test_model_override_routes_through_multi_model_provider(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
     with FakeOllama.start(models=["llama3.2"]) as ollama:
-        ollama.script([Reply(tool_calls=(ToolCall("lookup_order", {"order_id": "A-1002"}),)),
-                       Reply(text="A-1002 is still in transit; no refund needed yet.")])
+        ollama.script(
+            [
+                Reply(tool_calls=(ToolCall("lookup_order", {"order_id": "A-1002"}),)),
+                Reply(text="A-1002 is still in transit; no refund needed yet."),
+            ]
+        )
         env = {**env, "OLLAMA_HOST": ollama.url}
-        out = ok(timestep("--db", f"sqlite:///{tmp_path / 'model.sqlite'}", "run", APP, "refund A-1002",
-                          "--model", "ollama/llama3.2", env=env))
+        out = ok(
+            timestep(
+                "--db",
+                f"sqlite:///{tmp_path / 'model.sqlite'}",
+                "run",
+                APP,
+                "refund A-1002",
+                "--model",
+                "ollama/llama3.2",
+                env=env,
+            )
+        )
         assert "A-1002 is still in transit; no refund needed yet." in out
         assert ollama.chat_count == 2
         assert {r["model"] for r in ollama.chat_requests} == {"llama3.2"}

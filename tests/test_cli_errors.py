@@ -45,8 +45,12 @@ def test_every_command_has_help_with_an_example() -> None:
 
 def test_help_does_not_import_the_durable_layer(env: dict[str, str]) -> None:
     # `timestep --help` must stay instant: DBOS and the agents SDK take seconds to import.
-    code = "import sys; from timestep.cli import main; main(['--help']); print('dbos' in sys.modules)"
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    code = (
+        "import sys; from timestep.cli import main; main(['--help']); print('dbos' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
     assert done.stdout.strip().endswith("False")
 
 
@@ -78,7 +82,9 @@ USAGE_ERRORS = [
 ]
 
 
-@pytest.mark.parametrize(("argv", "expected"), USAGE_ERRORS, ids=[" ".join(a) for a, _ in USAGE_ERRORS])
+@pytest.mark.parametrize(
+    ("argv", "expected"), USAGE_ERRORS, ids=[" ".join(a) for a, _ in USAGE_ERRORS]
+)
 def test_usage_errors_in_process(argv: list[str], expected: str) -> None:
     done = run_main(*argv)
     assert done.returncode == 2
@@ -94,12 +100,20 @@ def test_usage_error_as_a_subprocess(env: dict[str, str]) -> None:
 
 def test_unreachable_database_is_one_line_without_the_password(env: dict[str, str]) -> None:
     url = f"postgresql://app:s3cret@127.0.0.1:{closed_port()}/timestep"
-    for argv in (["runs"], ["show", "run-1"], ["approve", "run-1"], ["cancel", "run-1"],
-                 ["run", APP, "hi"], ["worker", "timestep.demo.app"]):
+    for argv in (
+        ["runs"],
+        ["show", "run-1"],
+        ["approve", "run-1"],
+        ["cancel", "run-1"],
+        ["run", APP, "hi"],
+        ["worker", "timestep.demo.app"],
+    ):
         done = timestep("--db", url, *argv, env=env, timeout=60)
         line = one_line_error(done)
         assert done.returncode == 1
-        assert line.startswith("timestep: cannot reach the database postgresql+psycopg://app:***@127.0.0.1:")
+        assert line.startswith(
+            "timestep: cannot reach the database postgresql+psycopg://app:***@127.0.0.1:"
+        )
         assert "Connection refused" in line or "connection" in line.lower()
         assert "s3cret" not in done.stderr + done.stdout
 
@@ -110,9 +124,13 @@ def test_unsupported_database_url(env: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize("command", ["show", "approve", "reject", "cancel"])
-def test_unknown_run_id_on_an_empty_database(command: str, tmp_path: Path, env: dict[str, str]) -> None:
+def test_unknown_run_id_on_an_empty_database(
+    command: str, tmp_path: Path, env: dict[str, str]
+) -> None:
     # A database DBOS never touched: "no such run", not an SQL error about missing tables.
-    done = timestep("--db", f"sqlite:///{tmp_path / 'empty.sqlite'}", command, "no-such-run", env=env)
+    done = timestep(
+        "--db", f"sqlite:///{tmp_path / 'empty.sqlite'}", command, "no-such-run", env=env
+    )
     assert done.returncode == 1
     assert "No durable run has id 'no-such-run'" in one_line_error(done)
 
@@ -143,7 +161,10 @@ def test_bad_module_paths(tmp_path: Path, env: dict[str, str]) -> None:
         (["run", "./missing.py:Agent", "hi"], "No module file at"),
         (["run", "./broken.py", "hi"], "Importing './broken.py' failed: SyntaxError"),
         (["run", "uses_missing", "hi"], "not_installed_anywhere"),
-        (["run", "timestep.demo.app:Nobody", "hi"], "has no agent 'Nobody' (registered agents: Refunds"),
+        (
+            ["run", "timestep.demo.app:Nobody", "hi"],
+            "has no agent 'Nobody' (registered agents: Refunds",
+        ),
         (["worker", "no.such.module"], "Cannot import module 'no.such.module'"),
     ]
     db = f"sqlite:///{tmp_path / 'db.sqlite'}"
@@ -154,8 +175,17 @@ def test_bad_module_paths(tmp_path: Path, env: dict[str, str]) -> None:
 
 
 def test_model_with_detach_is_refused(env: dict[str, str], tmp_path: Path) -> None:
-    done = timestep("--db", f"sqlite:///{tmp_path / 'db.sqlite'}", "run", APP, "hi", "--detach",
-                    "--model", "ollama/llama3.2", env=env)
+    done = timestep(
+        "--db",
+        f"sqlite:///{tmp_path / 'db.sqlite'}",
+        "run",
+        APP,
+        "hi",
+        "--detach",
+        "--model",
+        "ollama/llama3.2",
+        env=env,
+    )
     assert done.returncode == 2
     assert "--model applies to runs this command hosts" in one_line_error(done)
 
@@ -165,20 +195,30 @@ def test_deciding_an_ended_run_is_one_line(tmp_path: Path, env: dict[str, str]) 
     # An unknown order: the scripted model answers after the lookup, with nothing to approve.
     finished = timestep("--db", db, "run", APP, "refund Z-404", "--run-id", "done-1", env=env)
     assert finished.returncode == 0, finished.stderr
-    for argv in (["approve", "done-1"], ["reject", "done-1", "--message", "no"], ["cancel", "done-1"]):
+    for argv in (
+        ["approve", "done-1"],
+        ["reject", "done-1", "--message", "no"],
+        ["cancel", "done-1"],
+    ):
         line = one_line_error(run_main("--db", db, *argv))
         assert "has already ended (succeeded)" in line
 
 
-def test_a_postgres_database_that_does_not_exist_yet(pg_server_url: str, env: dict[str, str]) -> None:
+def test_a_postgres_database_that_does_not_exist_yet(
+    pg_server_url: str, env: dict[str, str]
+) -> None:
     # The server answers but the database is not there: reads see no runs, and starting a run
     # creates it (as DBOS does), instead of calling the server unreachable.
     base, _, query = pg_server_url.partition("?")
-    url = f"{base.rsplit('/', 1)[0]}/t_missing_{uuid.uuid4().hex[:8]}" + (f"?{query}" if query else "")
+    url = f"{base.rsplit('/', 1)[0]}/t_missing_{uuid.uuid4().hex[:8]}" + (
+        f"?{query}" if query else ""
+    )
     done = run_main("--db", url, "runs")
     assert done.returncode == 0 and "No runs in" in done.stdout
     assert "No durable run has id 'x'" in one_line_error(run_main("--db", url, "show", "x"))
-    queued = timestep("--db", url, "run", APP, "refund A-1001", "--detach", "--run-id", "pg-new", env=env)
+    queued = timestep(
+        "--db", url, "run", APP, "refund A-1001", "--detach", "--run-id", "pg-new", env=env
+    )
     assert queued.returncode == 0, queued.stderr
     listed = run_main("--db", url, "runs", "--json")
     assert '"run_id": "pg-new"' in listed.stdout

@@ -61,8 +61,10 @@ def assert_story(out: str) -> None:
         position = found + len(milestone)
     # Per process: worker 1 did turns 1-2 and the lookup; worker 2 went through all three turns
     # (two replayed) but executed only what was left.
-    rows = {m.group(1): m.group(2, 3, 4, 5) for m in
-            re.finditer(r"(worker #\d) \(pid \d+\)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", out)}
+    rows = {
+        m.group(1): m.group(2, 3, 4, 5)
+        for m in re.finditer(r"(worker #\d) \(pid \d+\)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", out)
+    }
     assert rows == {"worker #1": ("2", "2", "1", "0"), "worker #2": ("3", "1", "0", "1")}, rows
     assert re.search(r"total executed\s+3\s+1\s+1", out)
 
@@ -89,13 +91,24 @@ async def test_demo_on_postgres_keeps_the_run(postgres_url: str, env: dict[str, 
 def test_demo_with_a_model_over_the_ollama_protocol(env: dict[str, str]) -> None:
     # The fake server counts chat requests: three turns across a SIGKILL, none asked twice.
     with FakeOllama.start(models=["llama3.2"]) as ollama:
-        ollama.script([
-            Reply(tool_calls=(ToolCall("lookup_order", {"order_id": "A-1001"}),)),
-            Reply(tool_calls=(ToolCall("refund", {"order_id": "A-1001", "amount_cents": 12900}),)),
-            Reply(text="Refunded 129.00 USD for order A-1001."),
-        ])
-        out = ok(timestep("demo", "--model", "ollama/llama3.2", env={**env, "OLLAMA_HOST": ollama.url},
-                          timeout=180))
+        ollama.script(
+            [
+                Reply(tool_calls=(ToolCall("lookup_order", {"order_id": "A-1001"}),)),
+                Reply(
+                    tool_calls=(ToolCall("refund", {"order_id": "A-1001", "amount_cents": 12900}),)
+                ),
+                Reply(text="Refunded 129.00 USD for order A-1001."),
+            ]
+        )
+        out = ok(
+            timestep(
+                "demo",
+                "--model",
+                "ollama/llama3.2",
+                env={**env, "OLLAMA_HOST": ollama.url},
+                timeout=180,
+            )
+        )
         assert ollama.chat_count == 3
     assert "Model:    ollama/llama3.2 (real; --model)" in out
     assert "No step ran twice: 3 recorded turns = 3 model calls" in out
@@ -105,13 +118,18 @@ def test_demo_with_a_model_over_the_ollama_protocol(env: dict[str, str]) -> None
 @pytest.mark.parametrize(
     ("model", "extra_env", "expected"),
     [
-        ("ollama/llama3.2", {"OLLAMA_HOST": "http://127.0.0.1:{port}"}, "Ollama is not reachable at"),
+        (
+            "ollama/llama3.2",
+            {"OLLAMA_HOST": "http://127.0.0.1:{port}"},
+            "Ollama is not reachable at",
+        ),
         ("openai/gpt-4.1-mini", {}, "set OPENAI_API_KEY"),
         ("gpt-4.1-mini", {}, "set OPENAI_API_KEY"),
     ],
 )
-def test_demo_model_that_cannot_work_is_one_line(model: str, extra_env: dict[str, str], expected: str,
-                                                 env: dict[str, str]) -> None:
+def test_demo_model_that_cannot_work_is_one_line(
+    model: str, extra_env: dict[str, str], expected: str, env: dict[str, str]
+) -> None:
     extra = {k: v.format(port=closed_port()) for k, v in extra_env.items()}
     done = timestep("demo", "--model", model, env={**env, **extra}, timeout=60)
     assert done.returncode == 1
@@ -120,12 +138,19 @@ def test_demo_model_that_cannot_work_is_one_line(model: str, extra_env: dict[str
 
 def test_demo_model_not_pulled_is_one_line(env: dict[str, str]) -> None:
     with FakeOllama.start(models=["qwen3:0.6b"]) as ollama:
-        done = timestep("demo", "--model", "ollama/llama3.2", env={**env, "OLLAMA_HOST": ollama.url}, timeout=60)
+        done = timestep(
+            "demo", "--model", "ollama/llama3.2", env={**env, "OLLAMA_HOST": ollama.url}, timeout=60
+        )
     assert "run `ollama pull llama3.2`" in one_line_error(done)
 
 
 def _call(name: str, arguments: dict[str, Any], call_id: str) -> dict[str, Any]:
-    return {"type": "function_call", "name": name, "arguments": json.dumps(arguments), "call_id": call_id}
+    return {
+        "type": "function_call",
+        "name": name,
+        "arguments": json.dumps(arguments),
+        "call_id": call_id,
+    }
 
 
 def _output(call_id: str, output: str) -> dict[str, Any]:
@@ -136,11 +161,21 @@ def test_scripted_model_plays_the_refund_by_rule() -> None:
     user = {"role": "user", "content": "Order a-1002 is late, refund it"}
     (first,) = reply_for([user])
     assert (first.name, json.loads(first.arguments)) == ("lookup_order", {"order_id": "A-1002"})
-    looked_up = [user, _call("lookup_order", {"order_id": "A-1002"}, "c1"),
-                 _output("c1", json.dumps({"order_id": "A-1002", "amount_cents": 3450}))]
+    looked_up = [
+        user,
+        _call("lookup_order", {"order_id": "A-1002"}, "c1"),
+        _output("c1", json.dumps({"order_id": "A-1002", "amount_cents": 3450})),
+    ]
     (second,) = reply_for(looked_up)
-    assert (second.name, json.loads(second.arguments)) == ("refund", {"order_id": "A-1002", "amount_cents": 3450})
-    refunded = [*looked_up, _call("refund", {}, "c2"), _output("c2", "Refunded 34.50 USD on order A-1002.")]
+    assert (second.name, json.loads(second.arguments)) == (
+        "refund",
+        {"order_id": "A-1002", "amount_cents": 3450},
+    )
+    refunded = [
+        *looked_up,
+        _call("refund", {}, "c2"),
+        _output("c2", "Refunded 34.50 USD on order A-1002."),
+    ]
     assert reply_for(refunded)[0].content[0].text.startswith("Done. Refunded 34.50 USD")
     rejected = [*looked_up, _call("refund", {}, "c2"), _output("c2", "Needs a manager.")]
     assert reply_for(rejected)[0].content[0].text == "I did not issue the refund: Needs a manager."

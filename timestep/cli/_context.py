@@ -75,7 +75,9 @@ class CLIState:
         if self.db is None:
             return ""
         if _password(self.resolve()):
-            return '--db "$TIMESTEP_DB_URL" '  # the real URL has a password: name it, don't print it
+            return (
+                '--db "$TIMESTEP_DB_URL" '  # the real URL has a password: name it, don't print it
+            )
         return f"--db {shlex.quote(self.db)} "
 
 
@@ -92,7 +94,9 @@ def _probe(database: DatabaseURL) -> bool:
         if not path.exists():
             return False
         try:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=CONNECT_TIMEOUT_SECONDS)
+            conn = sqlite3.connect(
+                f"file:{path}?mode=ro", uri=True, timeout=CONNECT_TIMEOUT_SECONDS
+            )
             try:
                 row = conn.execute(
                     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'workflow_status'"
@@ -100,7 +104,9 @@ def _probe(database: DatabaseURL) -> bool:
             finally:
                 conn.close()
         except sqlite3.Error as exc:
-            raise DatabaseUnreachable(f"cannot open the database {database.redacted}: {exc}") from None
+            raise DatabaseUnreachable(
+                f"cannot open the database {database.redacted}: {exc}"
+            ) from None
         return row is not None
     import psycopg
 
@@ -112,7 +118,9 @@ def _probe(database: DatabaseURL) -> bool:
         reason = first_line(str(exc), database)
         if "does not exist" in reason and "database" in reason:
             return False  # the server answered; DBOS creates the database when a run starts
-        raise DatabaseUnreachable(f"cannot reach the database {database.redacted}: {reason}") from None
+        raise DatabaseUnreachable(
+            f"cannot reach the database {database.redacted}: {reason}"
+        ) from None
     return bool(found and found[0])
 
 

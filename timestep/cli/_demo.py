@@ -11,11 +11,18 @@ __all__ = ["demo_command"]
 
 
 @click.command("demo")
-@click.option("--db", "demo_db", metavar="URL",
-              help="Run the demo on this database instead of a temporary SQLite file "
-                   "(not one production workers use: demo workers join dead-worker recovery).")
-@click.option("--model", metavar="NAME",
-              help="A real model instead of the scripted one, e.g. ollama/llama3.2 or openai/gpt-4.1-mini.")
+@click.option(
+    "--db",
+    "demo_db",
+    metavar="URL",
+    help="Run the demo on this database instead of a temporary SQLite file "
+    "(not one production workers use: demo workers join dead-worker recovery).",
+)
+@click.option(
+    "--model",
+    metavar="NAME",
+    help="A real model instead of the scripted one, e.g. ollama/llama3.2 or openai/gpt-4.1-mini.",
+)
 @click.option("--keep", is_flag=True, help="Keep the temporary database to explore it afterwards.")
 @click.pass_context
 def demo_command(ctx: click.Context, demo_db: str | None, model: str | None, keep: bool) -> None:
@@ -66,7 +73,12 @@ def check_model_reachable(model: str) -> None:
             ) from None
         pulled = {str(m.get("name") or m.get("model")) for m in response.json().get("models") or []}
         if target.model not in pulled and f"{target.model}:latest" not in pulled:
-            raise UserError(f"--model {model}: Ollama at {target.host} does not have it; run `ollama pull {target.model}`.")
+            raise UserError(
+                f"--model {model}: Ollama at {target.host} does not have it; "
+                f"run `ollama pull {target.model}`."
+            )
     elif not sep or prefix == "openai":
         if not os.environ.get("OPENAI_API_KEY"):
-            raise UserError(f"--model {model}: set OPENAI_API_KEY, or drop --model to use the scripted demo model.")
+            raise UserError(
+                f"--model {model}: set OPENAI_API_KEY, or drop --model to use the scripted demo model."
+            )

@@ -45,7 +45,9 @@ def _require_runs(state: CLIState, run_id: str) -> None:
     """A database DBOS never ran on has no tables: say "no such run" instead of an SQL error."""
     database = state.probe()
     if not state.has_runs:
-        raise RunNotFoundError(f"No durable run has id {run_id!r} ({database.redacted} holds no runs yet).")
+        raise RunNotFoundError(
+            f"No durable run has id {run_id!r} ({database.redacted} holds no runs yet)."
+        )
 
 
 def _decided_by() -> str:
@@ -58,7 +60,9 @@ def _decided_by() -> str:
 
 @click.command("runs")
 @click.option("--status", type=click.Choice(RUN_STATUSES), help="Only runs with this status.")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="At most N runs.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="At most N runs."
+)
 @json_option
 @database_option
 @click.pass_context
@@ -89,7 +93,9 @@ def runs_command(ctx: click.Context, status: str | None, limit: int, as_json: bo
 
 @click.command("show")
 @click.argument("run_id", metavar="RUN")
-@click.option("--all", "all_steps", is_flag=True, help="Also show bookkeeping steps (status events, timers).")
+@click.option(
+    "--all", "all_steps", is_flag=True, help="Also show bookkeeping steps (status events, timers)."
+)
 @json_option
 @database_option
 @click.pass_context
@@ -118,8 +124,16 @@ def show_command(ctx: click.Context, run_id: str, all_steps: bool, as_json: bool
     state.out.print(run_detail(info, steps, state.db_flag(), all_steps=all_steps))
 
 
-def _decide(ctx: click.Context, decision: str, run_id: str, call_id: str | None, *, always: bool,
-            message: str | None, as_json: bool) -> None:
+def _decide(
+    ctx: click.Context,
+    decision: str,
+    run_id: str,
+    call_id: str | None,
+    *,
+    always: bool,
+    message: str | None,
+    as_json: bool,
+) -> None:
     state = state_of(ctx)
     _require_runs(state, run_id)
     from timestep.durable import approve, get_run, reject
@@ -127,42 +141,73 @@ def _decide(ctx: click.Context, decision: str, run_id: str, call_id: str | None,
     async def decide() -> RunInfo:
         info = await get_run(run_id, database_url=state.url)
         if decision == "approve":
-            await approve(run_id, call_id, always=always, decided_by=_decided_by(), database_url=state.url)
+            await approve(
+                run_id, call_id, always=always, decided_by=_decided_by(), database_url=state.url
+            )
         else:
-            await reject(run_id, call_id, message=message, always=always, decided_by=_decided_by(),
-                         database_url=state.url)
+            await reject(
+                run_id,
+                call_id,
+                message=message,
+                always=always,
+                decided_by=_decided_by(),
+                database_url=state.url,
+            )
         return info
 
     info = run_async(decide())
     targets = [p for p in info.pending if call_id is None or p.call_id == call_id]
     if as_json:
-        print_json({"run_id": run_id, "decision": decision, "call_id": call_id, "always": always,
-                    "message": message, "calls": [p.to_dict() for p in targets]})
+        print_json(
+            {
+                "run_id": run_id,
+                "decision": decision,
+                "call_id": call_id,
+                "always": always,
+                "message": message,
+                "calls": [p.to_dict() for p in targets],
+            }
+        )
         return
     verb = "Approved" if decision == "approve" else "Rejected"
     if targets:
         for p in targets:
-            state.out.print(f"{verb} {p.tool_name}({p.arguments}) [call {p.call_id}] on run {run_id}.", markup=False,
-                            highlight=False)
+            state.out.print(
+                f"{verb} {p.tool_name}({p.arguments}) [call {p.call_id}] on run {run_id}.",
+                markup=False,
+                highlight=False,
+            )
     elif call_id is not None:
         state.out.print(f"{verb} call {call_id} on run {run_id}.", markup=False, highlight=False)
     else:
         # Not parked yet: the decision is stored and applies to the calls it parks on.
-        state.out.print(f"{verb} every call run {run_id} will ask about (it is {info.status}; "
-                        "the decision is stored until the run parks).", markup=False, highlight=False)
-    state.out.print("The process hosting the run continues it; follow with "
-                    f"`timestep {state.db_flag()}show {run_id}`.", style="dim", markup=False,
-                    highlight=False)
+        state.out.print(
+            f"{verb} every call run {run_id} will ask about (it is {info.status}; "
+            "the decision is stored until the run parks).",
+            markup=False,
+            highlight=False,
+        )
+    state.out.print(
+        "The process hosting the run continues it; follow with "
+        f"`timestep {state.db_flag()}show {run_id}`.",
+        style="dim",
+        markup=False,
+        highlight=False,
+    )
 
 
 @click.command("approve")
 @click.argument("run_id", metavar="RUN")
 @click.argument("call_id", metavar="[CALL_ID]", required=False)
-@click.option("--always", is_flag=True, help="Also approve later calls of the same tool in this run.")
+@click.option(
+    "--always", is_flag=True, help="Also approve later calls of the same tool in this run."
+)
 @json_option
 @database_option
 @click.pass_context
-def approve_command(ctx: click.Context, run_id: str, call_id: str | None, always: bool, as_json: bool) -> None:
+def approve_command(
+    ctx: click.Context, run_id: str, call_id: str | None, always: bool, as_json: bool
+) -> None:
     """Approve a pending tool call (all pending calls when CALL_ID is omitted).
 
     \b
@@ -176,12 +221,20 @@ def approve_command(ctx: click.Context, run_id: str, call_id: str | None, always
 @click.argument("run_id", metavar="RUN")
 @click.argument("call_id", metavar="[CALL_ID]", required=False)
 @click.option("--message", "-m", help="What the model sees instead of the tool's output.")
-@click.option("--always", is_flag=True, help="Also reject later calls of the same tool in this run.")
+@click.option(
+    "--always", is_flag=True, help="Also reject later calls of the same tool in this run."
+)
 @json_option
 @database_option
 @click.pass_context
-def reject_command(ctx: click.Context, run_id: str, call_id: str | None, message: str | None, always: bool,
-                   as_json: bool) -> None:
+def reject_command(
+    ctx: click.Context,
+    run_id: str,
+    call_id: str | None,
+    message: str | None,
+    always: bool,
+    as_json: bool,
+) -> None:
     """Reject a pending tool call (all pending calls when CALL_ID is omitted).
 
     \b
@@ -206,6 +259,7 @@ def cancel_command(ctx: click.Context, run_id: str, as_json: bool) -> None:
     state = state_of(ctx)
     _require_runs(state, run_id)
     from timestep.durable import cancel_run
+
     run_async(cancel_run(run_id, database_url=state.url))
     if as_json:
         print_json({"run_id": run_id, "cancelled": True})

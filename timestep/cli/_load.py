@@ -38,8 +38,10 @@ def import_user_module(spec: str) -> ModuleType:
         if os.environ.get("TIMESTEP_DEBUG"):
             raise
         # The user's own code failed (a syntax error, a failing import): name it, in one line.
-        raise UserError(f"Importing {spec!r} failed: {type(exc).__name__}: {exc} "
-                        "(set TIMESTEP_DEBUG=1 for the traceback).") from exc
+        raise UserError(
+            f"Importing {spec!r} failed: {type(exc).__name__}: {exc} "
+            "(set TIMESTEP_DEBUG=1 for the traceback)."
+        ) from exc
     name = Path(spec).stem if spec.endswith(".py") or os.sep in spec else spec
     return sys.modules[name]
 

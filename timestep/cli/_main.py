@@ -56,8 +56,17 @@ def cli(ctx: click.Context, db: str | None) -> None:
         state.db = db
 
 
-for _command in (run_command, runs_command, show_command, approve_command, reject_command,
-                 cancel_command, worker_command, demo_command, serve_command):
+for _command in (
+    run_command,
+    runs_command,
+    show_command,
+    approve_command,
+    reject_command,
+    cancel_command,
+    worker_command,
+    demo_command,
+    serve_command,
+):
     cli.add_command(_command)
 
 
@@ -102,7 +111,9 @@ def _describe(exc: Exception, state: CLIState) -> str:
 
 def _is_connection_error(exc: BaseException) -> bool:
     names = {cls.__name__ for cls in type(exc).__mro__}
-    return bool(names & {"OperationalError", "InterfaceError", "DBOSConnectionError", "ConnectionError"})
+    return bool(
+        names & {"OperationalError", "InterfaceError", "DBOSConnectionError", "ConnectionError"}
+    )
 
 
 def _fail(message: str) -> None:

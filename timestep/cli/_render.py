@@ -121,11 +121,23 @@ def approval_hint(run_id: str, pending: list[PendingApproval], db_flag: str) -> 
     """The pending calls with their arguments and the exact commands that decide them."""
     lines: list[RenderableType] = []
     for p in pending:
-        lines.append(Text.assemble(("  ⏸ ", "yellow"), (p.tool_name, "bold"), f"({p.arguments})",
-                                   (f"  call {p.call_id}", "dim")))
-        lines.append(Text(f"      approve: timestep {db_flag}approve {run_id} {p.call_id}", style="bold"))
-        lines.append(Text(f"      reject:  timestep {db_flag}reject {run_id} {p.call_id} --message \"...\"",
-                          style="dim"))
+        lines.append(
+            Text.assemble(
+                ("  ⏸ ", "yellow"),
+                (p.tool_name, "bold"),
+                f"({p.arguments})",
+                (f"  call {p.call_id}", "dim"),
+            )
+        )
+        lines.append(
+            Text(f"      approve: timestep {db_flag}approve {run_id} {p.call_id}", style="bold")
+        )
+        lines.append(
+            Text(
+                f'      reject:  timestep {db_flag}reject {run_id} {p.call_id} --message "..."',
+                style="dim",
+            )
+        )
     return Group(*lines)
 
 
@@ -154,16 +166,26 @@ def timeline_table(info: RunInfo, steps: list[TimelineStep], *, all_steps: bool 
             label = "approval wait"
         else:
             label = step.kind if step.primary else step.name
-        at = "" if step.started_at is None or origin is None else f"+{step.started_at - origin:.2f}s"
+        at = (
+            "" if step.started_at is None or origin is None else f"+{step.started_at - origin:.2f}s"
+        )
         detail = Text(_clip(step.summary))
         if step.error:
             detail = Text(_clip(step.error), style="red")
-        table.add_row(str(step.seq), at, Text(label, style=_KIND_STYLE.get(step.kind, "dim")),
-                      _duration(step.duration_ms), _tokens(step.usage), detail)
+        table.add_row(
+            str(step.seq),
+            at,
+            Text(label, style=_KIND_STYLE.get(step.kind, "dim")),
+            _duration(step.duration_ms),
+            _tokens(step.usage),
+            detail,
+        )
     return table
 
 
-def run_detail(info: RunInfo, steps: list[TimelineStep], db_flag: str, *, all_steps: bool = False) -> Group:
+def run_detail(
+    info: RunInfo, steps: list[TimelineStep], db_flag: str, *, all_steps: bool = False
+) -> Group:
     """``timestep show``: header, timeline, pending approvals, final output or error."""
     header = Table.grid(padding=(0, 2))
     header.add_column(style="bold")
@@ -181,13 +203,22 @@ def run_detail(info: RunInfo, steps: list[TimelineStep], db_flag: str, *, all_st
     # DBOS does not always touch updated_at when a run ends; its last step says when it did.
     last = max([info.updated_at or 0.0, *(s.completed_at for s in steps if s.completed_at)])
     if info.created_at and last:
-        header.add_row("elapsed", f"{_duration((last - info.created_at) * 1000)} "
-                                  f"(started {_ago(info.created_at)})")
-    parts: list[RenderableType] = [header, Text(""), Text("Timeline", style="bold underline"),
-                                   timeline_table(info, steps, all_steps=all_steps)]
+        header.add_row(
+            "elapsed",
+            f"{_duration((last - info.created_at) * 1000)} (started {_ago(info.created_at)})",
+        )
+    parts: list[RenderableType] = [
+        header,
+        Text(""),
+        Text("Timeline", style="bold underline"),
+        timeline_table(info, steps, all_steps=all_steps),
+    ]
     if info.pending:
-        parts += [Text(""), Text("Waiting for approval", style="bold yellow"),
-                  approval_hint(info.run_id, info.pending, db_flag)]
+        parts += [
+            Text(""),
+            Text("Waiting for approval", style="bold yellow"),
+            approval_hint(info.run_id, info.pending, db_flag),
+        ]
     if info.status == "succeeded":
         parts += [Text(""), Text.assemble(("Output: ", "bold green"), _output_text(info.output))]
     elif info.error:
@@ -200,20 +231,33 @@ def event_line(event: RunEvent, *, verbose: bool = False) -> Text | None:
     data = event.data
     if event.type == "model_response":
         items: list[dict[str, Any]] = data.get("items") or []
-        calls = [f"{i.get('name')}({i.get('arguments', '')})" for i in items if i.get("type") == "function_call"]
+        calls = [
+            f"{i.get('name')}({i.get('arguments', '')})"
+            for i in items
+            if i.get("type") == "function_call"
+        ]
         texts = [
             str(part.get("text", ""))
-            for i in items if i.get("type") == "message"
-            for part in i.get("content") or [] if isinstance(part, dict)
+            for i in items
+            if i.get("type") == "message"
+            for part in i.get("content") or []
+            if isinstance(part, dict)
         ]
         what = ("calls " + ", ".join(calls)) if calls else ("says: " + " ".join(texts))
         usage = usage_text(data.get("usage"))
-        return Text.assemble(("  ● model ", "cyan"), what if verbose else _clip(what),
-                             (f"  [{usage}]" if usage else "", "dim"))
+        return Text.assemble(
+            ("  ● model ", "cyan"),
+            what if verbose else _clip(what),
+            (f"  [{usage}]" if usage else "", "dim"),
+        )
     if event.type == "tool_output":
         output = _output_text(data.get("output"))
-        return Text.assemble(("  ● tool  ", "green"), (str(data.get("tool")), "bold"), " → ",
-                             output if verbose else _clip(output))
+        return Text.assemble(
+            ("  ● tool  ", "green"),
+            (str(data.get("tool")), "bold"),
+            " → ",
+            output if verbose else _clip(output),
+        )
     if event.type == "approval_required":
         names = ", ".join(str(p.get("tool_name")) for p in data.get("pending") or [])
         return Text.assemble(("  ⏸ parked", "yellow bold"), f": waiting for approval of {names}")
@@ -221,11 +265,17 @@ def event_line(event: RunEvent, *, verbose: bool = False) -> Text | None:
         verb = "approved" if data.get("decision") == "approve" else "rejected"
         target = data.get("call_id") or "all pending calls"
         by = f" by {data['decided_by']}" if data.get("decided_by") else ""
-        return Text.assemble(("  ✔ " if verb == "approved" else "  ✘ ", "yellow"), f"{verb} {target}{by}")
+        return Text.assemble(
+            ("  ✔ " if verb == "approved" else "  ✘ ", "yellow"), f"{verb} {target}{by}"
+        )
     if event.type == "step_failed":
-        return Text.assemble(("  ✘ step failed ", "red"), f"{data.get('step')}: {data.get('error')}")
+        return Text.assemble(
+            ("  ✘ step failed ", "red"), f"{data.get('step')}: {data.get('error')}"
+        )
     if event.type == "run_completed":
-        return Text.assemble(("  ✓ completed", "green bold"), (f"  [{usage_text(data.get('usage'))}]", "dim"))
+        return Text.assemble(
+            ("  ✓ completed", "green bold"), (f"  [{usage_text(data.get('usage'))}]", "dim")
+        )
     if event.type == "run_failed":
         return Text.assemble(("  ✘ failed: ", "red bold"), str(data.get("error")))
     if event.type == "run_cancelled":

@@ -27,18 +27,48 @@ __all__ = ["run_command"]
 @click.command("run")
 @click.argument("target", metavar="MODULE[:AGENT]")
 @click.argument("input_text", metavar="INPUT")
-@click.option("--model", metavar="NAME",
-              help="Use this model instead of the agent's, e.g. ollama/llama3.2 or openai/gpt-4.1-mini.")
-@click.option("--session", "session_id", metavar="ID", help="Conversation to continue (history lives in the database).")
-@click.option("--run-id", metavar="ID", help="Idempotency key: starting the same id twice is the same run.")
-@click.option("--stream", is_flag=True, help="Print every turn and tool output in full as it is recorded.")
-@click.option("--detach", is_flag=True, help="Put the run on the workers' queue and exit (needs `timestep worker`).")
-@click.option("--queue", metavar="NAME", help="Queue for --detach (default: the one `timestep worker` serves).")
+@click.option(
+    "--model",
+    metavar="NAME",
+    help="Use this model instead of the agent's, e.g. ollama/llama3.2 or openai/gpt-4.1-mini.",
+)
+@click.option(
+    "--session",
+    "session_id",
+    metavar="ID",
+    help="Conversation to continue (history lives in the database).",
+)
+@click.option(
+    "--run-id", metavar="ID", help="Idempotency key: starting the same id twice is the same run."
+)
+@click.option(
+    "--stream", is_flag=True, help="Print every turn and tool output in full as it is recorded."
+)
+@click.option(
+    "--detach",
+    is_flag=True,
+    help="Put the run on the workers' queue and exit (needs `timestep worker`).",
+)
+@click.option(
+    "--queue",
+    metavar="NAME",
+    help="Queue for --detach (default: the one `timestep worker` serves).",
+)
 @json_option
 @database_option
 @click.pass_context
-def run_command(ctx: click.Context, target: str, input_text: str, model: str | None, session_id: str | None,
-                run_id: str | None, stream: bool, detach: bool, queue: str | None, as_json: bool) -> None:
+def run_command(
+    ctx: click.Context,
+    target: str,
+    input_text: str,
+    model: str | None,
+    session_id: str | None,
+    run_id: str | None,
+    stream: bool,
+    detach: bool,
+    queue: str | None,
+    as_json: bool,
+) -> None:
     """Start a durable run of AGENT (registered by MODULE) on INPUT.
 
     MODULE is a dotted module or a path to a .py file; importing it registers its agents.
@@ -58,7 +88,9 @@ def run_command(ctx: click.Context, target: str, input_text: str, model: str | N
     if model is not None and detach:
         raise click.UsageError(
             "--model applies to runs this command hosts; a detached run is executed by workers, "
-            "which use the model the module sets", ctx=ctx)
+            "which use the model the module sets",
+            ctx=ctx,
+        )
     module_name, agent_attr = split_target(target)
     module = import_user_module(module_name)
     name = resolve_agent(module, agent_attr)
@@ -66,11 +98,28 @@ def run_command(ctx: click.Context, target: str, input_text: str, model: str | N
         _use_model(name, model)
     state.probe()
     if detach:
-        _detach(state, module_name, name, input_text, session_id=session_id, run_id=run_id,
-                queue=queue, as_json=as_json)
+        _detach(
+            state,
+            module_name,
+            name,
+            input_text,
+            session_id=session_id,
+            run_id=run_id,
+            queue=queue,
+            as_json=as_json,
+        )
         return
-    ctx.exit(_host(state, name, input_text, session_id=session_id, run_id=run_id,
-                   verbose=stream, as_json=as_json))
+    ctx.exit(
+        _host(
+            state,
+            name,
+            input_text,
+            session_id=session_id,
+            run_id=run_id,
+            verbose=stream,
+            as_json=as_json,
+        )
+    )
 
 
 def _use_model(name: str, model: str) -> None:
@@ -83,22 +132,47 @@ def _use_model(name: str, model: str) -> None:
     register_agent(agent.clone(model=model), model_provider=MultiModelProvider(), replace=True)
 
 
-def _detach(state: CLIState, module_name: str, name: str, input_text: str, *, session_id: str | None,
-            run_id: str | None, queue: str | None, as_json: bool) -> None:
+def _detach(
+    state: CLIState,
+    module_name: str,
+    name: str,
+    input_text: str,
+    *,
+    session_id: str | None,
+    run_id: str | None,
+    queue: str | None,
+    as_json: bool,
+) -> None:
     from timestep.durable import DEFAULT_QUEUE, start_run
 
     queue = queue or DEFAULT_QUEUE
-    handle = run_async(start_run(name, input_text, session_id=session_id, run_id=run_id, queue=queue,
-                                 database_url=state.url))
+    handle = run_async(
+        start_run(
+            name,
+            input_text,
+            session_id=session_id,
+            run_id=run_id,
+            queue=queue,
+            database_url=state.url,
+        )
+    )
     if as_json:
-        click.echo(json.dumps({"run_id": handle.run_id, "agent": name, "queue": queue, "status": "queued"}))
+        click.echo(
+            json.dumps({"run_id": handle.run_id, "agent": name, "queue": queue, "status": "queued"})
+        )
         return
     db = state.db_flag()
-    state.out.print(f"Queued run [bold]{escape(handle.run_id)}[/] ({escape(name)}) on queue {escape(repr(queue))}.",
-                    highlight=False)
+    state.out.print(
+        f"Queued run [bold]{escape(handle.run_id)}[/] ({escape(name)}) on queue {escape(repr(queue))}.",
+        highlight=False,
+    )
     state.out.print("A detached run needs a live worker serving that queue; start one with:")
-    state.out.print(f"  timestep {db}worker {module_name}" + ("" if queue == DEFAULT_QUEUE else f" --queue {queue}"),
-                    style="bold", markup=False)
+    state.out.print(
+        f"  timestep {db}worker {module_name}"
+        + ("" if queue == DEFAULT_QUEUE else f" --queue {queue}"),
+        style="bold",
+        markup=False,
+    )
     state.out.print(f"Follow it with: timestep {db}show {handle.run_id}", style="dim", markup=False)
 
 
@@ -124,29 +198,62 @@ class _Hosting:
     run_id: str | None = None
 
 
-def _host(state: CLIState, name: str, input_text: str, *, session_id: str | None,
-          run_id: str | None, verbose: bool, as_json: bool) -> int:
+def _host(
+    state: CLIState,
+    name: str,
+    input_text: str,
+    *,
+    session_id: str | None,
+    run_id: str | None,
+    verbose: bool,
+    as_json: bool,
+) -> int:
     hosting = _Hosting()
     try:
         with _quiet_dbos():
-            return run_async(_host_async(state, hosting, name, input_text, session_id=session_id,
-                                         run_id=run_id, verbose=verbose, as_json=as_json))
+            return run_async(
+                _host_async(
+                    state,
+                    hosting,
+                    name,
+                    input_text,
+                    session_id=session_id,
+                    run_id=run_id,
+                    verbose=verbose,
+                    as_json=as_json,
+                )
+            )
     except KeyboardInterrupt:
         # Where it resumes follows from DBOS's default executor id, which this command shares
         # with any program calling start_run (see the README's CLI section).
-        state.err.print(f"Stopped hosting run {hosting.run_id or '(not started)'}. It stays in the database: "
-                        "the next `timestep run` (or program calling start_run) re-queues it for a process "
-                        "that registers its agent; `timestep cancel RUN` drops it.",
-                        style="yellow", markup=False, highlight=False)
+        state.err.print(
+            f"Stopped hosting run {hosting.run_id or '(not started)'}. It stays in the database: "
+            "the next `timestep run` (or program calling start_run) re-queues it for a process "
+            "that registers its agent; `timestep cancel RUN` drops it.",
+            style="yellow",
+            markup=False,
+            highlight=False,
+        )
         raise
 
 
-async def _host_async(state: CLIState, hosting: _Hosting, name: str, input_text: str, *,
-                      session_id: str | None, run_id: str | None, verbose: bool, as_json: bool) -> int:
+async def _host_async(
+    state: CLIState,
+    hosting: _Hosting,
+    name: str,
+    input_text: str,
+    *,
+    session_id: str | None,
+    run_id: str | None,
+    verbose: bool,
+    as_json: bool,
+) -> int:
     from timestep.cli._render import approval_hint, event_line
     from timestep.durable import PendingApproval, start_run, stream_run
 
-    handle = await start_run(name, input_text, session_id=session_id, run_id=run_id, database_url=state.url)
+    handle = await start_run(
+        name, input_text, session_id=session_id, run_id=run_id, database_url=state.url
+    )
     hosting.run_id = handle.run_id
     last: Any = None
     if as_json:
@@ -156,8 +263,11 @@ async def _host_async(state: CLIState, hosting: _Hosting, name: str, input_text:
         return 0 if last is not None and last.type == "run_completed" else 1
 
     out = state.out
-    out.print(f"Run [bold]{escape(handle.run_id)}[/] · agent {escape(name)} · hosted by this process "
-              f"({escape(state.resolve().redacted)})", highlight=False)
+    out.print(
+        f"Run [bold]{escape(handle.run_id)}[/] · agent {escape(name)} · hosted by this process "
+        f"({escape(state.resolve().redacted)})",
+        highlight=False,
+    )
     with out.status("running…") as status:
         async for event in stream_run(handle.run_id, database_url=state.url):
             line = event_line(event, verbose=verbose)
@@ -172,7 +282,10 @@ async def _host_async(state: CLIState, hosting: _Hosting, name: str, input_text:
             last = event
     if last is not None and last.type == "run_completed":
         output = last.data.get("output")
-        out.print(output if isinstance(output, str) else json.dumps(output, indent=2), markup=False,
-                  highlight=False)
+        out.print(
+            output if isinstance(output, str) else json.dumps(output, indent=2),
+            markup=False,
+            highlight=False,
+        )
         return 0
     return 1

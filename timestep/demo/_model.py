@@ -68,20 +68,35 @@ def reply_for(items: list[dict[str, Any]]) -> list[Any]:
             order = {}
         if "amount_cents" not in order:
             return [_message(f"I could not find that order ({output}).", n)]
-        return [_call("refund", {"order_id": order["order_id"], "amount_cents": order["amount_cents"]}, n)]
+        return [
+            _call(
+                "refund", {"order_id": order["order_id"], "amount_cents": order["amount_cents"]}, n
+            )
+        ]
     if tool == "refund" and output.startswith("Refunded"):
         return [_message(f"Done. {output} The customer will see it in 3-5 business days.", n)]
     return [_message(f"I did not issue the refund: {output}", n)]
 
 
 def _call(name: str, arguments: dict[str, Any], n: int) -> ResponseFunctionToolCall:
-    return ResponseFunctionToolCall(type="function_call", id=f"fc_{n}", call_id=f"call_{name}_{n}", name=name,
-                                    arguments=json.dumps(arguments), status="completed")
+    return ResponseFunctionToolCall(
+        type="function_call",
+        id=f"fc_{n}",
+        call_id=f"call_{name}_{n}",
+        name=name,
+        arguments=json.dumps(arguments),
+        status="completed",
+    )
 
 
 def _message(text: str, n: int) -> ResponseOutputMessage:
-    return ResponseOutputMessage(type="message", id=f"msg_{n}", role="assistant", status="completed",
-                                 content=[ResponseOutputText(type="output_text", text=text, annotations=[])])
+    return ResponseOutputMessage(
+        type="message",
+        id=f"msg_{n}",
+        role="assistant",
+        status="completed",
+        content=[ResponseOutputText(type="output_text", text=text, annotations=[])],
+    )
 
 
 def _tokens(value: Any) -> int:
@@ -92,18 +107,39 @@ def _tokens(value: Any) -> int:
 class ScriptedDemoModel(Model):
     """Answers by rule (see the module docstring); never touches the network."""
 
-    async def get_response(self, system_instructions: str | None, input: str | list[TResponseInputItem],
-                           model_settings: Any, tools: Any, output_schema: Any, handoffs: Any, tracing: Any,
-                           *, previous_response_id: Any, conversation_id: Any, prompt: Any) -> ModelResponse:
-        items = [{"role": "user", "content": input}] if isinstance(input, str) else [_plain(i) for i in input]
+    async def get_response(
+        self,
+        system_instructions: str | None,
+        input: str | list[TResponseInputItem],
+        model_settings: Any,
+        tools: Any,
+        output_schema: Any,
+        handoffs: Any,
+        tracing: Any,
+        *,
+        previous_response_id: Any,
+        conversation_id: Any,
+        prompt: Any,
+    ) -> ModelResponse:
+        items = (
+            [{"role": "user", "content": input}]
+            if isinstance(input, str)
+            else [_plain(i) for i in input]
+        )
         output = reply_for(items)
         in_tokens, out_tokens = _tokens(items), _tokens([_plain(o) for o in output])
-        usage = Usage(requests=1, input_tokens=in_tokens, output_tokens=out_tokens,
-                      total_tokens=in_tokens + out_tokens)
+        usage = Usage(
+            requests=1,
+            input_tokens=in_tokens,
+            output_tokens=out_tokens,
+            total_tokens=in_tokens + out_tokens,
+        )
         return ModelResponse(output=output, usage=usage, response_id=None)
 
     def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator[TResponseStreamEvent]:
-        raise UserError("The scripted demo model answers non-streamed only (durable runs never stream).")
+        raise UserError(
+            "The scripted demo model answers non-streamed only (durable runs never stream)."
+        )
 
 
 class _Logged(Model):

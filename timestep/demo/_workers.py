@@ -24,16 +24,30 @@ def timestep_command(*args: str) -> list[str]:
 class WorkerProcess:
     """One ``timestep worker timestep.demo.app`` subprocess; its stderr goes to a log file."""
 
-    def __init__(self, number: int, *, queue: str, dead_after: float, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(
+        self, number: int, *, queue: str, dead_after: float, env: dict[str, str], log_dir: Path
+    ) -> None:
         self.number = number
         self.log_path = log_dir / f"worker-{number}.log"
         self.executor_id: str | None = None
         self._ready = threading.Event()
         with self.log_path.open("w") as stderr:
             self.proc = subprocess.Popen(
-                timestep_command("worker", "timestep.demo.app", "--queue", queue, "--concurrency", "4",
-                                 "--dead-after", str(dead_after)),
-                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                timestep_command(
+                    "worker",
+                    "timestep.demo.app",
+                    "--queue",
+                    queue,
+                    "--concurrency",
+                    "4",
+                    "--dead-after",
+                    str(dead_after),
+                ),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
             )
         # Read stdout on a thread: it finds the "ready" line and keeps the pipe drained.
         threading.Thread(target=self._read, name=f"demo-worker-{number}", daemon=True).start()
@@ -54,7 +68,9 @@ class WorkerProcess:
 
     def wait_ready(self, timeout: float) -> str:
         if not self._ready.wait(timeout) or self.executor_id is None:
-            raise DemoFailed(f"worker #{self.number} did not start (see {self.log_path}): {self.tail(3)}")
+            raise DemoFailed(
+                f"worker #{self.number} did not start (see {self.log_path}): {self.tail(3)}"
+            )
         return self.executor_id
 
     def kill(self) -> int:

@@ -27,9 +27,18 @@ MODEL_ENV = "TIMESTEP_DEMO_MODEL"
 MODEL = os.environ.get(MODEL_ENV) or SCRIPTED_MODEL
 
 ORDERS: dict[str, dict[str, object]] = {
-    "A-1001": {"customer": "Ada Lovelace", "item": "mechanical keyboard", "amount_cents": 12900,
-               "status": "delivered damaged"},
-    "A-1002": {"customer": "Alan Turing", "item": "desk lamp", "amount_cents": 3450, "status": "in transit"},
+    "A-1001": {
+        "customer": "Ada Lovelace",
+        "item": "mechanical keyboard",
+        "amount_cents": 12900,
+        "status": "delivered damaged",
+    },
+    "A-1002": {
+        "customer": "Alan Turing",
+        "item": "desk lamp",
+        "amount_cents": 3450,
+        "status": "in transit",
+    },
 }
 
 
@@ -58,12 +67,14 @@ class Witness(AgentHooks[Any]):
     """Logs each turn and tool call the run goes through. Hooks run in workflow code, so they
     fire again when a restarted worker replays the run - unlike the model and the tools."""
 
-    async def on_llm_end(self, context: RunContextWrapper[Any], agent: Agent[Any],
-                         response: ModelResponse) -> None:
+    async def on_llm_end(
+        self, context: RunContextWrapper[Any], agent: Agent[Any], response: ModelResponse
+    ) -> None:
         record("turn", agent.name)
 
-    async def on_tool_end(self, context: RunContextWrapper[Any], agent: Agent[Any], tool: Any,
-                          result: object) -> None:
+    async def on_tool_end(
+        self, context: RunContextWrapper[Any], agent: Agent[Any], tool: Any, result: object
+    ) -> None:
         record("passed", str(getattr(tool, "name", "?")))
 
 

@@ -28,7 +28,16 @@ __all__ = ["StepKind", "TimelineStep", "run_timeline", "timeline_of"]
 #: row; ``session`` conversation reads/writes; ``status``, ``deadline`` and ``sleep`` are
 #: bookkeeping (status events, approval deadlines, recv's durable timeout).
 StepKind = Literal[
-    "model", "tool", "approval", "decision", "snapshot", "session", "status", "deadline", "sleep", "other"
+    "model",
+    "tool",
+    "approval",
+    "decision",
+    "snapshot",
+    "session",
+    "status",
+    "deadline",
+    "sleep",
+    "other",
 ]
 
 #: Kinds a person reading a timeline cares about; the rest is bookkeeping.
@@ -91,7 +100,9 @@ async def run_timeline(run_id: str, *, database_url: str | None = None) -> list[
         RunNotFoundError: no durable run has this id.
     """
     client = _runtime.client(_runtime.database_for(database_url).sqlalchemy_url)
-    statuses = await client.list_workflows_async(workflow_ids=[run_id], load_input=False, load_output=False)
+    statuses = await client.list_workflows_async(
+        workflow_ids=[run_id], load_input=False, load_output=False
+    )
     if not statuses or statuses[0].name != WORKFLOW_NAME:
         raise RunNotFoundError(f"No durable run has id {run_id!r}.")
     steps = await client.list_workflow_steps_async(run_id, load_output=True)
@@ -121,23 +132,45 @@ def _classify(step: StepInfo) -> TimelineStep:
     error = None if step["error"] is None else f"{type(step['error']).__name__}: {step['error']}"
     started = _seconds(step["started_at_epoch_ms"])
     completed = _seconds(step["completed_at_epoch_ms"])
-    base: dict[str, Any] = {"seq": step["function_id"], "name": name, "started_at": started,
-                            "completed_at": completed, "error": error}
+    base: dict[str, Any] = {
+        "seq": step["function_id"],
+        "name": name,
+        "started_at": started,
+        "completed_at": completed,
+        "error": error,
+    }
     if name.startswith("model:"):
         if isinstance(output, ModelResponse):
-            return TimelineStep(kind="model", usage=_usage(output), summary=_turn_summary(output), **base)
-        return TimelineStep(kind="model", usage=None, summary="model call" if error else "calling the model…", **base)
+            return TimelineStep(
+                kind="model", usage=_usage(output), summary=_turn_summary(output), **base
+            )
+        return TimelineStep(
+            kind="model",
+            usage=None,
+            summary="model call" if error else "calling the model…",
+            **base,
+        )
     if name.startswith("tool:"):
-        tool, _, call_id = name[len("tool:"):].partition("#")
-        summary = _clip(_text(output)) if completed is not None or output is not None else "running…"
-        return TimelineStep(kind="tool", usage=None, summary=summary, tool=tool, call_id=call_id or None, **base)
+        tool, _, call_id = name[len("tool:") :].partition("#")
+        summary = (
+            _clip(_text(output)) if completed is not None or output is not None else "running…"
+        )
+        return TimelineStep(
+            kind="tool", usage=None, summary=summary, tool=tool, call_id=call_id or None, **base
+        )
     if name == "snapshot":
         if isinstance(output, list) and output:
-            calls = ", ".join(f"{p.get('tool_name')}({p.get('call_id')})" for p in output if isinstance(p, dict))
-            return TimelineStep(kind="approval", usage=None, summary=f"parked: approval needed for {calls}", **base)
+            calls = ", ".join(
+                f"{p.get('tool_name')}({p.get('call_id')})" for p in output if isinstance(p, dict)
+            )
+            return TimelineStep(
+                kind="approval", usage=None, summary=f"parked: approval needed for {calls}", **base
+            )
         return TimelineStep(kind="snapshot", usage=None, summary="final snapshot saved", **base)
     if name == "DBOS.recv":
-        return TimelineStep(kind="decision", usage=None, summary=_decision_summary(output, completed), **base)
+        return TimelineStep(
+            kind="decision", usage=None, summary=_decision_summary(output, completed), **base
+        )
     if name == "DBOS.sleep":
         return TimelineStep(kind="sleep", usage=None, summary="approval wait timer", **base)
     if name == "DBOS.setEvent":
