@@ -3,6 +3,7 @@ every command has help. Run as subprocesses (what a user sees) and, where cheap,
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -193,8 +194,18 @@ def test_model_with_detach_is_refused(env: dict[str, str], tmp_path: Path) -> No
 def test_deciding_an_ended_run_is_one_line(tmp_path: Path, env: dict[str, str]) -> None:
     db = f"sqlite:///{tmp_path / 'db.sqlite'}"
     # An unknown order: the scripted model answers after the lookup, with nothing to approve.
-    finished = timestep("--db", db, "run", APP, "refund Z-404", "--run-id", "done-1", env=env)
+    # No :AGENT - the module registers exactly one.
+    finished = timestep(
+        "--db", db, "run", "timestep.demo.app", "refund Z-404", "--run-id", "done-1",
+        "--session", "alice", env=env,
+    )  # fmt: skip
     assert finished.returncode == 0, finished.stderr
+    (listed,) = json.loads(run_main("--db", db, "runs", "--json").stdout)
+    assert (listed["agent"], listed["session_id"], listed["status"]) == (
+        "Refunds",
+        "alice",
+        "succeeded",
+    )
     for argv in (
         ["approve", "done-1"],
         ["reject", "done-1", "--message", "no"],
