@@ -50,10 +50,13 @@ APP_NAME = "timestep"
 DEFAULT_MAX_EXECUTOR_THREADS = 64
 # The pool must cover the executor threads doing DB calls plus DBOS's background loops.
 DEFAULT_POOL_SIZE = 40
-# DBOS polls for messages/events every 1 s by default where LISTEN/NOTIFY is unavailable (SQLite),
-# which adds up to a second to every approval and every queue pick-up; 0.1 s keeps approvals
-# snappy while idle polling stays cheap (one indexed query per interval, not per waiter).
-SQLITE_POLLING_INTERVAL_SEC = 0.1
+# Where LISTEN/NOTIFY is unavailable (SQLite) DBOS's poller runs one query *per waiting recv*
+# every interval (DBOS 3.4 `_notification_listener_polling`), so its idle cost grows with the
+# number of parked runs. Measured (`python -m bench --only parked --backend sqlite`, 1,000
+# parked runs): 0.1 s cost 48% of a core while idle against 14% at DBOS's default 1 s, and
+# ~10k parked runs would saturate a core. We keep DBOS's 1 s: an approval on SQLite may wait up
+# to a second before the run wakes. (Queue pick-up has its own interval, see _worker.py.)
+SQLITE_POLLING_INTERVAL_SEC = 1.0
 POSTGRES_POLLING_INTERVAL_SEC = 1.0
 
 
