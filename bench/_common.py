@@ -219,9 +219,20 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
         env.pop(name, None)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     env["OPENAI_AGENTS_DISABLE_TRACING"] = "1"
-    env.setdefault("TIMESTEP_HOME", tempfile.mkdtemp(prefix="timestep-bench-home-"))
+    if "TIMESTEP_HOME" not in env:
+        env["TIMESTEP_HOME"] = _home()
     env.update(extra or {})
     return env
+
+
+_HOME: list[str] = []
+
+
+def _home() -> str:
+    """One scratch app directory for every child of this run (never the user's own)."""
+    if not _HOME:
+        _HOME.append(tempfile.mkdtemp(prefix="timestep-bench-home-"))
+    return _HOME[0]
 
 
 def run_child(module: str, function: str, timeout: float = 900, **kwargs: Any) -> Any:
