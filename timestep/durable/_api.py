@@ -156,7 +156,7 @@ async def start_run(
     else:
         raise UserError(f"start_run takes an Agent or a registered agent name, not {type(agent_or_name).__name__}.")
     settings = _runtime.launch(database_url)
-    spec = _spec(name, input, session_id, context, max_turns, timeout, settings.database.sqlalchemy_url)
+    spec = _spec(name, input, session_id, context, max_turns, timeout)
     from timestep.durable._workflow import run_workflow
 
     run_id = run_id or str(uuid.uuid4())
@@ -172,9 +172,13 @@ def _spec(
     context: dict[str, Any] | None,
     max_turns: int | None,
     timeout: TimeoutPolicy | None,
-    database_url: str,
 ) -> dict[str, Any]:
-    """The run workflow's only argument: plain data, so any process can start or resume it."""
+    """The run workflow's only argument: plain data, so any process can start or resume it.
+
+    It is stored in the database as the workflow's input, so it never holds the database URL
+    (which may carry a password): the process executing the run uses the database it is
+    launched on, which is necessarily the one the run lives in.
+    """
     if context is not None and not isinstance(context, dict):
         raise UserError("A durable run's context must be a JSON-like dict (it is stored and replayed).")
     return {
@@ -184,7 +188,6 @@ def _spec(
         "context": context,
         "max_turns": max_turns,
         "timeout": timeout.to_dict() if timeout else None,
-        "database_url": database_url,
     }
 
 
@@ -205,7 +208,7 @@ async def _enqueue_run(
         raise UserError("start_run takes an Agent or a registered agent name.")
     database = _runtime.database_for(database_url)
     run_id = run_id or str(uuid.uuid4())
-    spec = _spec(name, input, session_id, context, max_turns, timeout, database.sqlalchemy_url)
+    spec = _spec(name, input, session_id, context, max_turns, timeout)
     options: EnqueueOptions = {
         "workflow_name": WORKFLOW_NAME,
         "queue_name": queue,

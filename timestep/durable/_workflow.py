@@ -18,6 +18,7 @@ from agents import Agent, AgentsException, RunConfig, Runner, RunResult, RunStat
 from agents.items import ToolApprovalItem
 from dbos import DBOS
 
+from timestep.durable import _runtime
 from timestep.durable._failpoints import failpoint
 from timestep.durable._model import DurableModelProvider
 from timestep.durable._registry import durable_agent, registration
@@ -51,7 +52,9 @@ async def run_workflow(spec: dict[str, Any]) -> dict[str, Any]:
     agent = durable_agent(spec["agent"])
     reg = registration(spec["agent"])
     session_id: str | None = spec.get("session_id")
-    database_url: str = spec["database_url"]
+    settings = _runtime.current_settings()
+    assert settings is not None, "a run workflow executes only in a launched process"
+    database_url = settings.database.sqlalchemy_url
     policy = TimeoutPolicy.from_dict(spec.get("timeout"))
     scope = RunScope(run_id)
     session = DurableSession(SQLSession(session_id, database_url)) if session_id else None
