@@ -35,8 +35,7 @@ async def measure(db_url: str, loops: int, reps: int) -> dict[str, Any]:
     from timestep.durable._api import _spec
     from timestep.durable._workflow import run_workflow
 
-    settings = _runtime.launch(db_url)
-    url = settings.database.sqlalchemy_url
+    _runtime.launch(db_url)
 
     async def raw(n_loops: int) -> None:
         handle = await DBOS.start_workflow_async(app.raw_steps, 2 * n_loops)
@@ -50,7 +49,7 @@ async def measure(db_url: str, loops: int, reps: int) -> dict[str, Any]:
         await app.plain_run(f"loop {n_loops} work")
 
     async def timestep_run(n_loops: int) -> None:
-        spec = _spec(app.AGENT_NAME, f"loop {n_loops} work", None, None, app.MAX_TURNS, None, url)
+        spec = _spec(app.AGENT_NAME, f"loop {n_loops} work", None, None, app.MAX_TURNS, None)
         with SetWorkflowID(str(uuid.uuid4())):
             handle = await DBOS.start_workflow_async(run_workflow, spec)
         await handle.get_result()
