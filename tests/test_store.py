@@ -12,12 +12,11 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from agents import Agent, RunConfig, Runner, RunState, function_tool
 from agents.testing import ScriptedModel, assistant_message, function_call
 
-from timestep.config import resolve_database_url
+from tests.store_helpers import count_rows
 from timestep.errors import SnapshotError, SnapshotNotFoundError, UserError
 from timestep.state import PYTHON_WRITER, RunStateStore, SnapshotTable
 from timestep.state import codec as state_codec
@@ -61,24 +60,6 @@ async def approve_and_resume(agent: Agent[Any], state: RunState[Any]) -> tuple[A
     result = await Runner.run(agent, state, run_config=config(model))
     model.assert_complete()
     return result, model
-
-
-def count_rows(url: str, key: str) -> tuple[int, int]:
-    resolved = resolve_database_url(url)
-    if resolved.dialect == "sqlite":
-        with sqlite3.connect(str(resolved.sqlite_path)) as conn:
-            total, active = conn.execute(
-                "SELECT count(*), coalesce(sum(is_active), 0) FROM run_states WHERE run_id = ?",
-                (key,),
-            ).fetchone()
-        return int(total), int(active)
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "SELECT count(*), count(*) FILTER (WHERE is_active) FROM run_states WHERE run_id = %s",
-            (key,),
-        ).fetchone()
-    assert row is not None
-    return int(row[0]), int(row[1])
 
 
 # --- round trip -----------------------------------------------------------------------------

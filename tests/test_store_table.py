@@ -21,6 +21,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
+from tests.store_helpers import count_rows
 from timestep.config import resolve_database_url
 from timestep.errors import (
     SnapshotError,
@@ -37,25 +38,6 @@ REPO = Path(__file__).resolve().parent.parent
 def js_state(n: int = 0) -> dict[str, Any]:
     """A stand-in JS-form state (the table does not interpret state_data)."""
     return {"$schemaVersion": "1.22", "currentTurn": n, "currentAgent": {"name": "Mailer"}}
-
-
-def count_rows(url: str, key: str) -> tuple[int, int]:
-    """(all rows, active rows) of a key, read with a plain driver connection."""
-    resolved = resolve_database_url(url)
-    if resolved.dialect == "sqlite":
-        with sqlite3.connect(str(resolved.sqlite_path)) as conn:
-            total, active = conn.execute(
-                "SELECT count(*), coalesce(sum(is_active), 0) FROM run_states WHERE run_id = ?",
-                (key,),
-            ).fetchone()
-        return int(total), int(active)
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "SELECT count(*), count(*) FILTER (WHERE is_active) FROM run_states WHERE run_id = %s",
-            (key,),
-        ).fetchone()
-    assert row is not None
-    return int(row[0]), int(row[1])
 
 
 def run_workers(tmp_path: Path, script: str, args_per_worker: list[list[str]]) -> list[str]:
