@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 from starlette.applications import Starlette
@@ -192,3 +192,59 @@ def random_call_id() -> str:
 def split_tokens(text: str) -> list[str]:
     """Split text into word-sized streaming fragments that join back to ``text``."""
     return re.findall(r"\s*\S+|\s+", text)
+
+
+class ScriptedServer:
+    """What both fake servers share: a reply script, a background uvicorn, request records.
+
+    Subclasses build their Starlette app in ``_app()`` and read ``self._script``.
+    """
+
+    def __init__(self) -> None:
+        self._script = Script()
+        self._server = BackgroundServer(self._app())
+        self.url = ""
+
+    def _app(self) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def start(cls, **kwargs: Any) -> Self:
+        """Create and start a server (see the class arguments)."""
+        server = cls(**kwargs)
+        server.url = server._server.start()
+        return server
+
+    def close(self) -> None:
+        """Stop the server."""
+        self._server.stop()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def script(self, replies: Iterable[ScriptItem]) -> Self:
+        """Queue replies; each model request consumes the next one."""
+        self._script.extend(replies)
+        return self
+
+    def respond_with(self, responder: Responder | None) -> Self:
+        """Answer with ``responder(request_body)`` once the queue is empty."""
+        self._script.set_responder(responder)
+        return self
+
+    def reset(self) -> None:
+        """Forget queued replies, the responder and the recorded requests."""
+        self._script.reset()
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received, in order."""
+        return self._script.requests
+
+    @property
+    def remaining(self) -> int:
+        """Queued replies not consumed yet."""
+        return self._script.remaining

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,13 +33,10 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from tests.fakes._common import (
-    BackgroundServer,
     ErrorReply,
     RecordedRequest,
     Reply,
-    Responder,
-    Script,
-    ScriptItem,
+    ScriptedServer,
     ToolCall,
     random_call_id,
     split_tokens,
@@ -50,7 +47,7 @@ __all__ = ["FakeOllama"]
 NDJSON = "application/x-ndjson"
 
 
-class FakeOllama:
+class FakeOllama(ScriptedServer):
     """A scripted Ollama server on 127.0.0.1 that records every request.
 
     Args:
@@ -71,49 +68,11 @@ class FakeOllama:
         self.api_key = api_key
         self.models = list(models) if models is not None else None
         self.version = version
-        self._script = Script()
-        self._server = BackgroundServer(self._app())
-        self.url = ""
-
-    @classmethod
-    def start(cls, **kwargs: Any) -> FakeOllama:
-        """Create and start a server (see the class arguments)."""
-        server = cls(**kwargs)
-        server.url = server._server.start()
-        return server
-
-    def close(self) -> None:
-        """Stop the server."""
-        self._server.stop()
-
-    def __enter__(self) -> FakeOllama:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().__init__()
 
     # -- scripting ---------------------------------------------------------------------------
 
-    def script(self, replies: Iterable[ScriptItem]) -> FakeOllama:
-        """Queue replies; each ``/api/chat`` request consumes the next one."""
-        self._script.extend(replies)
-        return self
-
-    def respond_with(self, responder: Responder | None) -> FakeOllama:
-        """Answer with ``responder(request_body)`` once the queue is empty."""
-        self._script.set_responder(responder)
-        return self
-
-    def reset(self) -> None:
-        """Forget queued replies, the responder and the recorded requests."""
-        self._script.reset()
-
     # -- inspection --------------------------------------------------------------------------
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """Every request received, in order."""
-        return self._script.requests
 
     @property
     def chat_requests(self) -> list[dict[str, Any]]:
@@ -124,11 +83,6 @@ class FakeOllama:
     def chat_count(self) -> int:
         """How many ``/api/chat`` requests arrived (model calls)."""
         return len(self.chat_requests)
-
-    @property
-    def remaining(self) -> int:
-        """Queued replies not consumed yet."""
-        return self._script.remaining
 
     # -- the app -----------------------------------------------------------------------------
 

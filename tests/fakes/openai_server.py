@@ -27,7 +27,7 @@ import asyncio
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
@@ -36,13 +36,10 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from tests.fakes._common import (
-    BackgroundServer,
     ErrorReply,
     RecordedRequest,
     Reply,
-    Responder,
-    Script,
-    ScriptItem,
+    ScriptedServer,
     ToolCall,
     split_tokens,
 )
@@ -56,7 +53,7 @@ def _id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(12)}"
 
 
-class FakeOpenAI:
+class FakeOpenAI(ScriptedServer):
     """A scripted OpenAI-compatible server on 127.0.0.1 that records every request.
 
     Args:
@@ -65,50 +62,12 @@ class FakeOpenAI:
 
     def __init__(self, *, api_key: str = "sk-test-fake-key") -> None:
         self.api_key = api_key
-        self._script = Script()
-        self._server = BackgroundServer(self._app())
-        self.url = ""
-
-    @classmethod
-    def start(cls, **kwargs: Any) -> FakeOpenAI:
-        """Create and start a server."""
-        server = cls(**kwargs)
-        server.url = server._server.start()
-        return server
+        super().__init__()
 
     @property
     def base_url(self) -> str:
         """The ``base_url`` for ``AsyncOpenAI`` (``…/v1``)."""
         return f"{self.url}/v1"
-
-    def close(self) -> None:
-        """Stop the server."""
-        self._server.stop()
-
-    def __enter__(self) -> FakeOpenAI:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def script(self, replies: Iterable[ScriptItem]) -> FakeOpenAI:
-        """Queue replies; each model request (either endpoint) consumes the next one."""
-        self._script.extend(replies)
-        return self
-
-    def respond_with(self, responder: Responder | None) -> FakeOpenAI:
-        """Answer with ``responder(request_body)`` once the queue is empty."""
-        self._script.set_responder(responder)
-        return self
-
-    def reset(self) -> None:
-        """Forget queued replies, the responder and the recorded requests."""
-        self._script.reset()
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """Every request received, in order."""
-        return self._script.requests
 
     @property
     def model_requests(self) -> list[dict[str, Any]]:
@@ -120,11 +79,6 @@ class FakeOpenAI:
     def model_count(self) -> int:
         """How many model requests arrived."""
         return len(self.model_requests)
-
-    @property
-    def remaining(self) -> int:
-        """Queued replies not consumed yet."""
-        return self._script.remaining
 
     # -- the app -----------------------------------------------------------------------------
 
