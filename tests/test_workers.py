@@ -189,6 +189,52 @@ async def test_sigterm_drains_and_peers_take_over_parked_runs(fleet: Fleet) -> N
     assert [r.run_id for r in await list_runs("waiting_approval", database_url=fleet.db_url)] == []
 
 
+async def test_parked_runs_hold_no_worker_slot(fleet: Fleet) -> None:
+    """A worker with --concurrency 2 parks 5 runs, serves new ones meanwhile, and once the 5 are
+    approved together never has more than 2 of its runs doing work at the same time."""
+    fleet.spawn(concurrency=2, model_delay=0.3)
+    parked = [
+        await enqueue(fleet.db_url, f'call charge({{"customer": "q{i}", "cents": {i}}})') for i in range(5)
+    ]
+    for h in parked:
+        await wait_status(h, "waiting_approval", timeout=90)
+    # New work is taken while all 5 wait: they hold no slot.
+    fresh = [await enqueue(fleet.db_url, f'call lookup({{"customer": "n{i}"}})') for i in range(3)]
+    assert await asyncio.wait_for(asyncio.gather(*(h.result() for h in fresh)), 60) == [
+        f"done: n{i} is a gold customer" for i in range(3)
+    ]
+    statuses = [(await get_run(h.run_id, database_url=fleet.db_url)).status for h in parked]
+    assert statuses == ["waiting_approval"] * 5
+    for h in parked:
+        await approve(h.run_id, database_url=fleet.db_url)
+    results = await asyncio.wait_for(asyncio.gather(*(h.result() for h in parked)), 90)
+    assert results == [f"done: charged q{i} {i}" for i in range(5)]
+    assert fleet.effects() == Counter({f"q{i}:{i}": 1 for i in range(5)} | {f"n{i}": 1 for i in range(3)})
+    # Working segments of each run: its steps before the approval wait, and after it.
+    segments: list[tuple[int, int]] = []
+    client = _runtime.client(fleet.db_url)
+    for h in parked + fresh:
+        steps = await client.list_workflow_steps_async(h.run_id, load_output=False)
+        names = [s["function_name"] for s in steps]
+        cut = names.index("DBOS.recv") if "DBOS.recv" in names else len(steps)
+        waits = {"DBOS.recv", "DBOS.sleep"}
+        for part in (steps[:cut], [s for s in steps[cut:] if s["function_name"] not in waits]):
+            times = [t for s in part for t in (s["started_at_epoch_ms"], s["completed_at_epoch_ms"]) if t]
+            if times:
+                segments.append((min(times), max(times)))
+    assert max_overlap(segments) <= 2, sorted(segments)
+
+
+def max_overlap(segments: list[tuple[int, int]]) -> int:
+    """The largest number of half-open [start, end) intervals covering one instant."""
+    edges = sorted([(start, 1) for start, _ in segments] + [(end, -1) for _, end in segments])
+    depth = best = 0
+    for _, step in edges:
+        depth += step
+        best = max(best, depth)
+    return best
+
+
 async def wait_status(handle: RunHandle, status: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -24,6 +24,7 @@ from timestep.durable._model import DurableModelProvider
 from timestep.durable._registry import durable_agent, registration
 from timestep.durable._scope import RunScope, reserve_tool_steps, run_scope
 from timestep.durable._session import DurableSession, SQLSession
+from timestep.durable._slots import parked_slot
 from timestep.durable._snapshots import save_snapshot
 from timestep.durable._types import (
     DECISION_TOPIC,
@@ -77,7 +78,10 @@ async def run_workflow(spec: dict[str, Any]) -> dict[str, Any]:
                 await _save_snapshot(agent, state, session_id or run_id, database_url, pending)
                 await _publish(status="waiting_approval", pending=pending, usage=usage,
                                decided=scope.decisions)
-                decided = await _wait_for_decisions(state, pending, policy, scope)
+                # While it waits a run holds no worker slot (see _slots); it takes one back
+                # before the SDK resumes, so --concurrency bounds the runs doing work.
+                async with parked_slot(run_id):
+                    decided = await _wait_for_decisions(state, pending, policy, scope)
                 # Approved calls run when the SDK resumes; fix their step ids now, in call order.
                 reserve_tool_steps(scope, [p.call_id for p in pending if decided.get(p.call_id)])
                 await _publish(status="running", usage=usage, decided=scope.decisions)
