@@ -21,6 +21,7 @@ from dbos import DBOS
 import timestep
 from tests.durable import app
 from tests.durable.rule_model import RuleModelProvider
+from tests.durable.spans import max_overlap, work_segments
 from timestep.durable import (
     SQLSession,
     TimeoutPolicy,
@@ -68,6 +69,28 @@ async def wait_for_status(run_id: str, status: str, timeout: float = 30) -> time
 async def step_names_async(run_id: str) -> list[str]:
     steps = await DBOS.list_workflow_steps_async(run_id)
     return [s["function_name"] for s in steps]
+
+
+async def test_a_burst_of_approvals_resumes_runs_a_few_at_a_time(
+    durable: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In-process runs have no worker limit; woken ones take one of the host's resume slots."""
+    monkeypatch.setenv("TIMESTEP_RESUME_CONCURRENCY", "2")
+    monkeypatch.setenv("TIMESTEP_TEST_MODEL_DELAY", "0.2")
+    handles = [
+        await start_run("Billing", f'call charge({{"customer": "b{i}", "cents": {i}}})') for i in range(5)
+    ]
+    for h in handles:
+        await wait_for_status(h.run_id, "waiting_approval")
+    for h in handles:
+        await approve(h.run_id)
+    results = await asyncio.wait_for(asyncio.gather(*(h.result() for h in handles)), 60)
+    assert results == [f"done: charged b{i} {i}" for i in range(5)]
+    resumed = [
+        work_segments(await DBOS.list_workflow_steps_async(h.run_id))[-1] for h in handles
+    ]
+    # Exactly 2: the gate bounds them, and the 2 slots are used (5 without the gate).
+    assert max_overlap(resumed) == 2, sorted(resumed)
 
 
 async def test_every_turn_and_tool_call_is_a_step(durable: str) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.durable.spans import max_overlap, work_segments
 from timestep.durable import _runtime, approve, get_run, list_runs, start_run
 from timestep.durable._api import RunHandle
 
@@ -210,29 +211,13 @@ async def test_parked_runs_hold_no_worker_slot(fleet: Fleet) -> None:
     results = await asyncio.wait_for(asyncio.gather(*(h.result() for h in parked)), 90)
     assert results == [f"done: charged q{i} {i}" for i in range(5)]
     assert fleet.effects() == Counter({f"q{i}:{i}": 1 for i in range(5)} | {f"n{i}": 1 for i in range(3)})
-    # Working segments of each run: its steps before the approval wait, and after it.
-    segments: list[tuple[int, int]] = []
     client = _runtime.client(fleet.db_url)
-    for h in parked + fresh:
-        steps = await client.list_workflow_steps_async(h.run_id, load_output=False)
-        names = [s["function_name"] for s in steps]
-        cut = names.index("DBOS.recv") if "DBOS.recv" in names else len(steps)
-        waits = {"DBOS.recv", "DBOS.sleep"}
-        for part in (steps[:cut], [s for s in steps[cut:] if s["function_name"] not in waits]):
-            times = [t for s in part for t in (s["started_at_epoch_ms"], s["completed_at_epoch_ms"]) if t]
-            if times:
-                segments.append((min(times), max(times)))
+    segments = [
+        span
+        for h in parked + fresh
+        for span in work_segments(await client.list_workflow_steps_async(h.run_id, load_output=False))
+    ]
     assert max_overlap(segments) <= 2, sorted(segments)
-
-
-def max_overlap(segments: list[tuple[int, int]]) -> int:
-    """The largest number of half-open [start, end) intervals covering one instant."""
-    edges = sorted([(start, 1) for start, _ in segments] + [(end, -1) for _, end in segments])
-    depth = best = 0
-    for _, step in edges:
-        depth += step
-        best = max(best, depth)
-    return best
 
 
 async def wait_status(handle: RunHandle, status: str, timeout: float = 60) -> None:

@@ -317,8 +317,7 @@ async def _claim_snapshot(info: RunInfo, database_url: str | None) -> None:
     if row is None or row.state_type != "interrupted":
         return  # nothing parked to claim (yet): the decision waits for the run
     if row.resumed_at is None:
-        claimed = await table.mark_resumed(key, row_id=row.id, only_if_unresumed=True, by=me)
-        if claimed is not None:
+        if await table.try_mark_resumed(key, row_id=row.id, only_if_unresumed=True, by=me):
             return
         row = await table.active(key)
         if row is None:

@@ -1,47 +1,57 @@
-"""A run parked on an approval gives its worker's queue slot back while it waits.
+"""Run slots: a run parked on an approval holds none, and woken runs resume a few at a time.
 
-DBOS 3.4 measures a worker's load against the queue's ``worker_concurrency`` as the number of
-its in-memory executions of that queue (``_core.ActiveWorkflowById.count_for_queue``, read by
-``_queue.py``'s ``worker_load()``), and a run waiting in ``recv`` is one of them. A worker with
-``--concurrency 8`` therefore stopped dequeuing once 8 of its runs waited for people - maybe for
-hours - and could not take over a dead peer's parked runs either.
+Queued runs (``timestep worker``). DBOS 3.4 measures a worker's load against the queue's
+``worker_concurrency`` as the number of its in-memory executions of that queue
+(``_core.ActiveWorkflowById.count_for_queue``, read by ``_queue.py``'s ``worker_load()``), and a
+run waiting in ``recv`` is one of them. A worker with ``--concurrency 8`` therefore stopped
+dequeuing once 8 of its runs waited for people - maybe for hours - and could not take over a
+dead peer's parked runs either. While a run waits, its entry moves to a bucket the queue thread
+does not count; when every decision is in it is counted again at once (so the queue thread
+takes no new work in its place) and then waits until fewer than ``worker_concurrency`` of this
+worker's runs are active: a burst of approvals never pushes a worker past its concurrency (up
+to the queue thread's own one-poll race, which DBOS has for dequeues too).
 
-``parked_slot()`` moves the run's entry to a bucket the queue thread does not count for as long
-as the run waits, and puts it back when every decision is in. The woken run is counted again at
-once, so the queue thread takes no new work in its place, and then waits until fewer than the
-queue's ``worker_concurrency`` of this worker's runs are active: a burst of approvals resumes
-runs as fast as slots free up and never pushes a worker past its concurrency (up to the queue
-thread's own one-poll race, which DBOS has for dequeues too).
+Runs hosted in-process (``start_run`` without a queue) have no worker limit, so without a gate a
+burst of approvals resumed all of them at once. Measured (``python -m bench --only parked``,
+1,500 approvals sent at ~170/s to a host that drains ~20/s): over a thousand runs in flight on
+one ``Agent``, where the SDK's tool-configuration guard (``agent_tool_configuration._observe_tools``,
+called ~8 times per run) scans every in-flight run of the agent, and a thousand tasks contend
+for 40 pool connections. Woken in-process runs therefore take one of
+``HOST_RESUME_CONCURRENCY`` slots per event loop (FIFO) until they park again or finish.
 
-Runs hosted in-process by ``start_run`` (no queue) and runs of queues without a worker limit
-are left alone. Partition (per-session) exclusion is untouched: DBOS enforces it from PENDING
-rows in the database, so a parked run still holds its conversation until it is decided.
-
-This touches DBOS private state (pinned to dbos 3.4.x); ``tests/test_workers.py`` fails loudly
-if an upgrade changes it.
+Partition (per-session) exclusion is untouched: DBOS enforces it from PENDING rows in the
+database, so a parked run still holds its conversation until it is decided. The queued path
+touches DBOS private state (pinned to dbos 3.4.x); ``tests/test_workers.py`` fails loudly if an
+upgrade changes it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-__all__ = ["active_runs", "parked_slot"]
+__all__ = ["HOST_RESUME_CONCURRENCY", "RunSlot", "active_runs"]
 
+#: Woken in-process runs working at once per event loop (``TIMESTEP_RESUME_CONCURRENCY``). The
+#: host is CPU-bound when draining (one core of SDK + DBOS work per ~30 ms run), so a few
+#: dozen in flight keep the database busy without the quadratic cost above.
+HOST_RESUME_CONCURRENCY = 32
 #: Suffix of the bucket a parked run's entry moves to; no queue is named like this.
 _PARKED = "\x00parked"
-#: How often a woken run re-checks for a free slot while its worker is full.
+#: How often a woken queued run re-checks for a free slot while its worker is full.
 _SLOT_POLL_SEC = 0.05
 #: The queue's worker_concurrency lives in DBOS's ``queues`` table (the last worker to register
 #: the queue sets it for all); re-read at most this often while woken runs wait.
 _LIMIT_TTL_SEC = 2.0
 
 _limits: dict[str, tuple[float, int | None]] = {}
-#: Woken runs per queue that are counted by DBOS but not yet running again.
+#: Woken queued runs per queue that DBOS counts but that are not running again yet.
 _waiting: dict[str, int] = {}
+_host_gates: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
 
 
 def _dbos() -> Any:
@@ -61,10 +71,13 @@ def _swap_bucket(workflow_id: str, old: tuple[str, str | None], new: tuple[str, 
 
 
 def _queue_bucket(workflow_id: str) -> tuple[str, str | None] | None:
+    from dbos._utils import INTERNAL_QUEUE_NAME
+
     active = _dbos()._active_workflows_set
     with active._lock:
         for bucket in active._m.get(workflow_id) or []:
-            if bucket is not None and not bucket[0].endswith(_PARKED):
+            # Runs recovered at launch go through DBOS's internal queue: hosted, not queued.
+            if bucket is not None and bucket[0] != INTERNAL_QUEUE_NAME and not bucket[0].endswith(_PARKED):
                 return (bucket[0], bucket[1])
     return None
 
@@ -86,26 +99,57 @@ async def _worker_limit(queue: str) -> int | None:
     return limit
 
 
-@asynccontextmanager
-async def parked_slot(workflow_id: str) -> AsyncIterator[None]:
-    """Hold no worker slot inside the block; on leaving it normally, wait for a free one."""
-    bucket = _queue_bucket(workflow_id)
-    if bucket is None or not _swap_bucket(workflow_id, bucket, (bucket[0] + _PARKED, bucket[1])):
-        yield
-        return
-    queue = bucket[0]
-    woke = False
-    try:
-        yield
-        woke = True
-    finally:
-        # Counted again before waiting: the queue thread must not fill the slot this run needs.
-        _swap_bucket(workflow_id, (queue + _PARKED, bucket[1]), bucket)
-    if woke:
-        await _wait_for_slot(queue)
+def _host_gate() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    gate = _host_gates.get(loop)
+    if gate is None:
+        for stale in [other for other in _host_gates if other.is_closed()]:
+            del _host_gates[stale]
+        size = int(os.environ.get("TIMESTEP_RESUME_CONCURRENCY") or HOST_RESUME_CONCURRENCY)
+        gate = _host_gates[loop] = asyncio.Semaphore(max(1, size))
+    return gate
 
 
-async def _wait_for_slot(queue: str) -> None:
+class RunSlot:
+    """One executing run's claim on its process's capacity (workflow code only)."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self._host_gate: asyncio.Semaphore | None = None
+
+    @asynccontextmanager
+    async def parked(self) -> AsyncIterator[None]:
+        """Hold no slot inside the block; on leaving it normally, wait for a free one."""
+        self.release()
+        bucket = _queue_bucket(self.run_id)
+        if bucket is None:
+            yield
+            gate = _host_gate()
+            await gate.acquire()
+            self._host_gate = gate
+            return
+        queue, partition = bucket
+        if not _swap_bucket(self.run_id, bucket, (queue + _PARKED, partition)):
+            yield
+            return
+        woke = False
+        try:
+            yield
+            woke = True
+        finally:
+            # Counted again before waiting: the queue thread must not fill the slot this run needs.
+            _swap_bucket(self.run_id, (queue + _PARKED, partition), bucket)
+        if woke:
+            await _wait_for_queue_slot(queue)
+
+    def release(self) -> None:
+        """Give back the in-process resume slot, if held (at a park and when the run ends)."""
+        gate, self._host_gate = self._host_gate, None
+        if gate is not None:
+            gate.release()
+
+
+async def _wait_for_queue_slot(queue: str) -> None:
     _waiting[queue] = _waiting.get(queue, 0) + 1
     try:
         while True:

@@ -24,7 +24,7 @@ from timestep.durable._model import DurableModelProvider
 from timestep.durable._registry import durable_agent, registration
 from timestep.durable._scope import RunScope, reserve_tool_steps, run_scope
 from timestep.durable._session import DurableSession, SQLSession
-from timestep.durable._slots import parked_slot
+from timestep.durable._slots import RunSlot
 from timestep.durable._snapshots import save_snapshot
 from timestep.durable._types import (
     DECISION_TOPIC,
@@ -64,37 +64,42 @@ async def run_workflow(spec: dict[str, Any]) -> dict[str, Any]:
     if spec.get("max_turns") is not None:
         kwargs["max_turns"] = spec["max_turns"]
 
-    with run_scope(scope):
-        await _publish(status="running")
-        try:
-            result = await Runner.run(agent, spec["input"], context=spec.get("context"), **kwargs)
-            while result.interruptions:
-                state = result.to_state()
-                pending = _pending(result.interruptions)
-                usage = _usage(result)
-                # A parked run holds only its RunState: the RunResult (items, raw responses,
-                # context) is dead weight for hours (measured: python -m bench --only parked).
-                del result
-                await _save_snapshot(agent, state, session_id or run_id, database_url, pending)
-                await _publish(status="waiting_approval", pending=pending, usage=usage,
-                               decided=scope.decisions)
-                # While it waits a run holds no worker slot (see _slots); it takes one back
-                # before the SDK resumes, so --concurrency bounds the runs doing work.
-                async with parked_slot(run_id):
-                    decided = await _wait_for_decisions(state, pending, policy, scope)
-                # Approved calls run when the SDK resumes; fix their step ids now, in call order.
-                reserve_tool_steps(scope, [p.call_id for p in pending if decided.get(p.call_id)])
-                await _publish(status="running", usage=usage, decided=scope.decisions)
-                result = await Runner.run(agent, state, **kwargs)
-        except (AgentsException, TimestepError) as exc:
-            message = f"{type(exc).__name__}: {exc}"
-            await _publish(status="failed", error=message)
-            raise RunFailedError(message) from None
-        await _save_snapshot(agent, result.to_state(), session_id or run_id, database_url, [])
-        output = _jsonable_output(result.final_output)
-        usage = _usage(result)
-        await _publish(status="succeeded", usage=usage, decided=scope.decisions)
-        return {"output": output, "usage": usage, "last_agent": result.last_agent.name}
+    slot = RunSlot(run_id)
+    try:
+        with run_scope(scope):
+            await _publish(status="running")
+            try:
+                result = await Runner.run(agent, spec["input"], context=spec.get("context"), **kwargs)
+                while result.interruptions:
+                    state = result.to_state()
+                    pending = _pending(result.interruptions)
+                    usage = _usage(result)
+                    # A parked run holds only its RunState: the RunResult (items, raw responses,
+                    # context) is dead weight for hours (measured: python -m bench --only parked).
+                    del result
+                    await _save_snapshot(agent, state, session_id or run_id, database_url, pending)
+                    await _publish(status="waiting_approval", pending=pending, usage=usage,
+                                   decided=scope.decisions)
+                    # While it waits a run holds no slot (see _slots); it takes one back before
+                    # the SDK resumes, so a burst of decisions resumes runs a few at a time.
+                    async with slot.parked():
+                        decided = await _wait_for_decisions(state, pending, policy, scope)
+                    # Approved calls run when the SDK resumes; fix their step ids now, in call order.
+                    reserve_tool_steps(scope, [p.call_id for p in pending if decided.get(p.call_id)])
+                    await _publish(status="running", usage=usage, decided=scope.decisions)
+                    result = await Runner.run(agent, state, **kwargs)
+            except (AgentsException, TimestepError) as exc:
+                message = f"{type(exc).__name__}: {exc}"
+                await _publish(status="failed", error=message)
+                raise RunFailedError(message) from None
+            await _save_snapshot(agent, result.to_state(), session_id or run_id, database_url, [])
+            output = _jsonable_output(result.final_output)
+            usage = _usage(result)
+            await _publish(status="succeeded", usage=usage, decided=scope.decisions)
+            return {"output": output, "usage": usage, "last_agent": result.last_agent.name}
+    finally:
+        # A woken in-process run holds a resume slot until it parks again or ends (see _slots).
+        slot.release()
 
 
 def _run_config(model_provider: Any, run_config: RunConfig | None) -> RunConfig:

@@ -195,7 +195,7 @@ class RunStateStore:
                 where=f"snapshot {row.id} of key {self._key!r}",
                 context_override=context_override,
             )
-            if await self._table.mark_resumed(self._key, row_id=row.id) is not None:
+            if await self._table.try_mark_resumed(self._key, row_id=row.id):
                 return state
         raise SnapshotError(
             f"The snapshot of key {self._key!r} was replaced by concurrent saves 10 times while "

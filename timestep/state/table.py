@@ -96,12 +96,24 @@ class SnapshotTable:
         version = schema_version_of(state_data, schema_version)
         if native_data is not None and writer is None:
             writer = PYTHON_WRITER
-        return await self._backend.save(
+        row_id, created_at = await self._backend.save(
             key,
             state_type=state_type,
             schema_version=version,
             state_json=dumps_json(state_data, "state_data"),
             native_json=None if native_data is None else dumps_json(native_data, "native_data"),
+            writer=writer,
+        )
+        return SnapshotRow(
+            id=row_id,
+            run_id=key,
+            state_type=state_type,
+            schema_version=version,
+            state_data=state_data,
+            is_active=True,
+            created_at=created_at,
+            resumed_at=None,
+            native_data=native_data,
             writer=writer,
         )
 
@@ -140,6 +152,19 @@ class SnapshotTable:
             row, or already resumed with ``only_if_unresumed``); call :meth:`active` to see which.
         """
         return await self._backend.mark_resumed(
+            check_key(key), row_id=row_id, only_if_unresumed=only_if_unresumed, by=by
+        )
+
+    async def try_mark_resumed(
+        self,
+        key: str,
+        *,
+        row_id: str | None = None,
+        only_if_unresumed: bool = False,
+        by: str | None = None,
+    ) -> bool:
+        """:meth:`mark_resumed` without reading the row back: True when a row was marked."""
+        return await self._backend.try_mark_resumed(
             check_key(key), row_id=row_id, only_if_unresumed=only_if_unresumed, by=by
         )
 

@@ -39,8 +39,12 @@ class SnapshotBackend(ABC):
         state_json: str,
         native_json: str | None,
         writer: str | None,
-    ) -> SnapshotRow:
-        """In one transaction: deactivate the key's active row, insert the new active row."""
+    ) -> tuple[str, datetime]:
+        """In one transaction: deactivate the key's active row, insert the new active row.
+
+        Returns the new row's id and ``created_at``: the caller has the rest, and reading the
+        JSON columns back cost more than the insert (~3 ms of a 50-turn save on Postgres,
+        ``python -m bench --only snapshot``)."""
 
     @abstractmethod
     async def active(self, key: str) -> SnapshotRow | None:
@@ -53,6 +57,12 @@ class SnapshotBackend(ABC):
         """Atomically set ``resumed_at`` on the key's active row; return it, or None if nothing
         matched (no active row, a different active row than ``row_id``, or already resumed
         when ``only_if_unresumed``)."""
+
+    @abstractmethod
+    async def try_mark_resumed(
+        self, key: str, *, row_id: str | None, only_if_unresumed: bool, by: str | None = None
+    ) -> bool:
+        """``mark_resumed`` without reading the row back: whether a row was marked."""
 
     @abstractmethod
     async def deactivate(self, key: str) -> int:

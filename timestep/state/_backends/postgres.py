@@ -162,7 +162,7 @@ class PostgresBackend(SnapshotBackend):
         state_json: str,
         native_json: str | None,
         writer: str | None,
-    ) -> SnapshotRow:
+    ) -> tuple[str, datetime]:
         for attempt in range(_SAVE_ATTEMPTS):
             try:
                 async with self._session() as conn, conn.transaction():
@@ -175,11 +175,15 @@ class PostgresBackend(SnapshotBackend):
                         "INSERT INTO run_states (run_id, state_type, schema_version, state_data, "
                         "is_active, created_at, native_data, writer) VALUES "
                         f"(%s, %s::run_state_type_enum, %s, %s::jsonb, true, {_NOW}, %s::jsonb, %s) "
-                        f"RETURNING {_COLUMNS}",
+                        "RETURNING id::text, created_at",
                         (key, state_type, schema_version, state_json, native_json, writer),
                     )
                     row = await cur.fetchone()
-                return self._row(row)
+                if row is None:
+                    raise SnapshotError("run_states returned no row where one was expected.")
+                created_at = _utc(row[1])
+                assert created_at is not None
+                return str(row[0]), created_at
             except psycopg.errors.UniqueViolation:
                 # Another writer that does not take our advisory lock won the race; the whole
                 # transaction rolled back, so trying again cannot leave a partial save behind.
@@ -207,6 +211,17 @@ class PostgresBackend(SnapshotBackend):
     async def mark_resumed(
         self, key: str, *, row_id: str | None, only_if_unresumed: bool, by: str | None = None
     ) -> SnapshotRow | None:
+        row = await self._mark(key, row_id, only_if_unresumed, by, _COLUMNS)
+        return None if row is None else self._row(row)
+
+    async def try_mark_resumed(
+        self, key: str, *, row_id: str | None, only_if_unresumed: bool, by: str | None = None
+    ) -> bool:
+        return await self._mark(key, row_id, only_if_unresumed, by, "id") is not None
+
+    async def _mark(
+        self, key: str, row_id: str | None, only_if_unresumed: bool, by: str | None, returning: str
+    ) -> tuple[Any, ...] | None:
         async with self._session() as conn:
             # A single UPDATE: Postgres re-checks the WHERE clause on the latest row version
             # after any concurrent writer commits, so this never marks a row that a concurrent
@@ -215,11 +230,10 @@ class PostgresBackend(SnapshotBackend):
                 f"UPDATE run_states SET resumed_at = {_NOW}, resumed_by = %s "
                 "WHERE run_id = %s AND is_active "
                 "AND (%s::uuid IS NULL OR id = %s::uuid) AND (NOT %s OR resumed_at IS NULL) "
-                f"RETURNING {_COLUMNS}",
+                f"RETURNING {returning}",
                 (by, key, row_id, row_id, only_if_unresumed),
             )
-            row = await cur.fetchone()
-        return None if row is None else self._row(row)
+            return await cur.fetchone()
 
     async def deactivate(self, key: str) -> int:
         async with self._session() as conn, conn.transaction():

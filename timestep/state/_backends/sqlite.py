@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from timestep.config import DatabaseURL, enable_sqlite_wal
 from timestep.errors import SnapshotError, SnapshotFormatError
@@ -151,11 +151,13 @@ class SQLiteBackend(SnapshotBackend):
         state_json: str,
         native_json: str | None,
         writer: str | None,
-    ) -> SnapshotRow:
+    ) -> tuple[str, datetime]:
         row_id = str(uuid.uuid4())
 
-        def call(conn: sqlite3.Connection) -> SnapshotRow:
+        def call(conn: sqlite3.Connection) -> tuple[str, datetime]:
             with self._write(conn):
+                # Taken under the write lock: saves on one key get ordered created_at values.
+                created_at = _now()
                 conn.execute(
                     "UPDATE run_states SET is_active = 0 WHERE run_id = ? AND is_active = 1", (key,)
                 )
@@ -168,15 +170,14 @@ class SQLiteBackend(SnapshotBackend):
                         state_type,
                         schema_version,
                         state_json,
-                        _now(),
+                        created_at,
                         native_json,
                         writer,
                     ),
                 )
-                r = conn.execute(
-                    f"SELECT {_COLUMNS} FROM run_states WHERE id = ?", (row_id,)
-                ).fetchone()
-            return self._row(r)
+            parsed = _parse_time(created_at)
+            assert parsed is not None
+            return row_id, parsed
 
         return await self._run(call)
 
@@ -194,7 +195,19 @@ class SQLiteBackend(SnapshotBackend):
     async def mark_resumed(
         self, key: str, *, row_id: str | None, only_if_unresumed: bool, by: str | None = None
     ) -> SnapshotRow | None:
-        def call(conn: sqlite3.Connection) -> SnapshotRow | None:
+        row = await self._mark(key, row_id, only_if_unresumed, by, read_back=True)
+        assert row is not True
+        return row
+
+    async def try_mark_resumed(
+        self, key: str, *, row_id: str | None, only_if_unresumed: bool, by: str | None = None
+    ) -> bool:
+        return await self._mark(key, row_id, only_if_unresumed, by, read_back=False) is not None
+
+    async def _mark(
+        self, key: str, row_id: str | None, only_if_unresumed: bool, by: str | None, *, read_back: bool
+    ) -> SnapshotRow | Literal[True] | None:
+        def call(conn: sqlite3.Connection) -> SnapshotRow | Literal[True] | None:
             with self._write(conn):
                 # One UPDATE whose WHERE re-checks, under the write lock, that the row is still
                 # the active one the caller read: the read and the mark are one atomic step.
@@ -205,6 +218,8 @@ class SQLiteBackend(SnapshotBackend):
                 )
                 if cur.rowcount != 1:
                     return None
+                if not read_back:
+                    return True
                 r = conn.execute(
                     f"SELECT {_COLUMNS} FROM run_states WHERE run_id = ? AND is_active = 1", (key,)
                 ).fetchone()
