@@ -487,7 +487,7 @@ def _info(status: WorkflowStatus, event: dict[str, Any] | None) -> RunInfo:
         error=_error_text(status) if run_status == "failed" else None,
         created_at=status.created_at / 1000 if status.created_at else None,
         updated_at=status.updated_at / 1000 if status.updated_at else None,
-        decisions=dict((event or {}).get("decided") or {}),
+        decisions=dict(output.get("decided") or (event or {}).get("decided") or {}),
     )
 
 

@@ -35,8 +35,9 @@ logger = logging.getLogger("timestep.durable")
 #: DBOS only recovers a PENDING workflow in a process whose ``application_version`` matches.
 #: Its default is a hash of the workflow source plus the dbos version, so any redeploy would
 #: strand every parked approval. timestep pins the version to its own durable-protocol version
-#: (bumped only when the step sequence of the run workflow changes incompatibly).
-DEFAULT_APP_VERSION = "timestep-durable-1"
+#: (bumped only when the step sequence of the run workflow changes incompatibly; 2 dropped the
+#: status events at the start and the end of a run).
+DEFAULT_APP_VERSION = "timestep-durable-2"
 
 APP_NAME = "timestep"
 

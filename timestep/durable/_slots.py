@@ -12,11 +12,14 @@ worker's runs are active: a burst of approvals never pushes a worker past its co
 to the queue thread's own one-poll race, which DBOS has for dequeues too).
 
 Runs hosted in-process (``start_run`` without a queue) have no worker limit, so without a gate a
-burst of approvals resumed all of them at once. Measured (``python -m bench --only parked``,
-1,500 approvals sent at ~170/s to a host that drains ~20/s): over a thousand runs in flight on
-one ``Agent``, where the SDK's tool-configuration guard (``agent_tool_configuration._observe_tools``,
-called ~8 times per run) scans every in-flight run of the agent, and a thousand tasks contend
-for 40 pool connections. Woken in-process runs therefore take one of
+burst of approvals resumed all of them at once. Measured (2,000 parked runs on Postgres, 1,500
+approved from another process at ~170/s, one host CPU-bound on a loaded 2-core machine):
+with no gate 1,500 runs were in flight at once, on one ``Agent`` whose SDK tool-configuration
+guard (``agent_tool_configuration._observe_tools``, ~8 calls per run) scans every in-flight run of
+that agent, while a thousand tasks contended for 40 pool connections and the GIL: 16 runs/s and
+57 ms of host CPU per approved run. Gated, slots: runs/s / ms: 2: 28.8 / 29.1, 4: 26.8 / 32.5,
+8: 25.3 / 33.3, 16: 26.1 / 35.3, 32: 20.7 / 43.6 (`python -m bench --only parked` drains
+through the default). Woken in-process runs therefore take one of
 ``HOST_RESUME_CONCURRENCY`` slots per event loop (FIFO) until they park again or finish.
 
 Partition (per-session) exclusion is untouched: DBOS enforces it from PENDING rows in the
@@ -36,10 +39,10 @@ from typing import Any
 
 __all__ = ["HOST_RESUME_CONCURRENCY", "RunSlot", "active_runs"]
 
-#: Woken in-process runs working at once per event loop (``TIMESTEP_RESUME_CONCURRENCY``). The
-#: host is CPU-bound when draining (one core of SDK + DBOS work per ~30 ms run), so a few
-#: dozen in flight keep the database busy without the quadratic cost above.
-HOST_RESUME_CONCURRENCY = 32
+#: Woken in-process runs working at once per event loop (``TIMESTEP_RESUME_CONCURRENCY``). A
+#: draining host is CPU-bound (~30 ms of SDK + DBOS work per run on one core), so a handful in
+#: flight keep the database busy; 8 also leaves room to hide a remote database's round trips.
+HOST_RESUME_CONCURRENCY = 8
 #: Suffix of the bucket a parked run's entry moves to; no queue is named like this.
 _PARKED = "\x00parked"
 #: How often a woken queued run re-checks for a free slot while its worker is full.

@@ -1,10 +1,12 @@
 """The run workflow: one DBOS workflow per durable run.
 
 Step sequence (a contract with parked runs; changing it needs a new ``DEFAULT_APP_VERSION``):
-``status`` event → per turn: ``model:*`` step, then one ``tool:*`` step per executed call (ids
-reserved in output order) and ``session.*`` steps → on interruption: ``snapshot`` step, status
-event, then ``recv`` for decisions (plus deadline steps when a timeout policy is set), and the
-run resumes from the RunState → at the end a final ``snapshot`` step and status event.
+per turn: ``model:*`` step, then one ``tool:*`` step per executed call (ids reserved in output
+order) and ``session.*`` steps → on interruption: ``snapshot`` step, status event, then ``recv``
+for decisions (plus deadline steps when a timeout policy is set), a status event once all are
+in, and the run resumes from the RunState → at the end a final ``snapshot`` step (a failed run
+publishes a status event instead). Version 1 also published a status event at the start and at
+the end; they said nothing DBOS's own status and the output do not.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ async def run_workflow(spec: dict[str, Any]) -> dict[str, Any]:
     slot = RunSlot(run_id)
     try:
         with run_scope(scope):
-            await _publish(status="running")
+            # No "running" event at the start: a PENDING run without one reads as running.
             try:
                 result = await Runner.run(agent, spec["input"], context=spec.get("context"), **kwargs)
                 while result.interruptions:
@@ -94,9 +96,14 @@ async def run_workflow(spec: dict[str, Any]) -> dict[str, Any]:
                 raise RunFailedError(message) from None
             await _save_snapshot(agent, result.to_state(), session_id or run_id, database_url, [])
             output = _jsonable_output(result.final_output)
-            usage = _usage(result)
-            await _publish(status="succeeded", usage=usage, decided=scope.decisions)
-            return {"output": output, "usage": usage, "last_agent": result.last_agent.name}
+            # No "succeeded" event: DBOS's SUCCESS and this output (with the decisions) say it,
+            # one transaction per run fewer (python -m bench: ~1.5 ms of host CPU each).
+            return {
+                "output": output,
+                "usage": _usage(result),
+                "last_agent": result.last_agent.name,
+                "decided": dict(scope.decisions),
+            }
     finally:
         # A woken in-process run holds a resume slot until it parks again or ends (see _slots).
         slot.release()
