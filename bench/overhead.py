@@ -3,7 +3,7 @@
 Workload: the fake model calls the ``work`` tool once per turn, ``L`` times, then answers, so a
 run has ``L+1`` model calls and ``L`` tool calls: ``2L+1`` checkpoints. The same run with ``L=0``
 has one. Per checkpoint cost = (t(L) - t(0)) / 2L, medians over interleaved repetitions, which
-cancels the fixed per-run costs (workflow start, status events, final snapshot). Then
+cancels the fixed per-run costs (workflow start, final snapshot row). Then
 
     overhead ratio = (durable per-checkpoint - plain Runner.run per-checkpoint) / raw DBOS step
 
@@ -120,4 +120,4 @@ def run(report: Report, dbs: Databases, backends: list[str], quick: bool) -> Non
                           r["timestep"]["full"] / r["plain"]["full"], "x"))
         report.add(Figure(NAME, backend, "timestep fixed cost per run (1-turn run minus plain)",
                           (r["timestep"]["zero"] - r["plain"]["zero"]) * 1000, "ms",
-                          note="start, status events, final snapshot"))
+                          note="workflow start, final snapshot row"))
