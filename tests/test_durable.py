@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from agents import (
     Agent,
     GuardrailFunctionOutput,
     RunContextWrapper,
+    RunState,
     function_tool,
     input_guardrail,
 )
@@ -91,6 +93,18 @@ async def test_a_burst_of_approvals_resumes_runs_a_few_at_a_time(
     ]
     # Exactly 2: the gate bounds them, and the 2 slots are used (5 without the gate).
     assert max_overlap(resumed) == 2, sorted(resumed)
+
+
+async def test_a_parked_run_holds_its_state_as_json_not_as_a_run_state(durable: str) -> None:
+    """While parked a run keeps only its state's compressed JSON (memory per waiting run)."""
+    customer = f"gc-{uuid.uuid4().hex[:8]}"
+    handle = await start_run("Billing", f'call charge({{"customer": "{customer}", "cents": 5}})')
+    await wait_for_status(handle.run_id, "waiting_approval")
+    gc.collect()
+    alive = [o for o in gc.get_objects() if isinstance(o, RunState) and customer in repr(o._original_input)]
+    assert alive == []
+    await approve(handle.run_id)
+    assert await handle.result() == f"done: charged {customer} 5"
 
 
 async def test_every_turn_and_tool_call_is_a_step(durable: str) -> None:

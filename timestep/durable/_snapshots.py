@@ -19,9 +19,10 @@ from agents import RunState
 
 from timestep.config import resolve_database_url
 from timestep.state import SnapshotTable
-from timestep.state._snapshot import encode_state
+from timestep.state._rows import StateType
+from timestep.state._snapshot import encode_native, native_form
 
-__all__ = ["SNAPSHOT_CONNECTIONS", "close_writers", "save_snapshot", "shared_table"]
+__all__ = ["SNAPSHOT_CONNECTIONS", "close_writers", "save_native_snapshot", "save_snapshot", "shared_table"]
 
 #: Connections per database and event loop for snapshot writes. Each save is one short
 #: transaction; 4 let commits overlap (Postgres group commit) without crowding the server.
@@ -54,7 +55,14 @@ def shared_table(database_url: str) -> SnapshotTable:
 
 async def save_snapshot(state: RunState[Any], key: str, database_url: str) -> None:
     """Encode ``state`` and make it ``key``'s active row (one transaction)."""
-    encoded = encode_state(state)
+    await save_native_snapshot(*native_form(state), key, database_url)
+
+
+async def save_native_snapshot(
+    native_data: dict[str, Any], state_type: StateType, key: str, database_url: str
+) -> None:
+    """``save_snapshot`` from a state's ``to_json()`` (see ``native_form``)."""
+    encoded = encode_native(native_data, state_type)
     table = shared_table(database_url)
     await table.save_json(
         key,

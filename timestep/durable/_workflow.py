@@ -12,8 +12,10 @@ the end; they said nothing DBOS's own status and the output do not.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import time
+import zlib
 from typing import Any
 
 from agents import Agent, AgentsException, RunConfig, Runner, RunResult, RunState
@@ -27,7 +29,7 @@ from timestep.durable._registry import durable_agent, registration
 from timestep.durable._scope import RunScope, reserve_tool_steps, run_scope
 from timestep.durable._session import DurableSession, SQLSession
 from timestep.durable._slots import RunSlot
-from timestep.durable._snapshots import save_snapshot
+from timestep.durable._snapshots import save_native_snapshot
 from timestep.durable._types import (
     DECISION_TOPIC,
     STATUS_EVENT,
@@ -37,6 +39,8 @@ from timestep.durable._types import (
 )
 from timestep.errors import RunFailedError, TimestepError, UnsupportedFeatureError
 from timestep.run import build_run_config
+from timestep.state._rows import PYTHON_WRITER, StateType
+from timestep.state._snapshot import native_form, restore_state
 
 __all__ = ["run_workflow"]
 
@@ -73,28 +77,34 @@ async def run_workflow(spec: dict[str, Any]) -> dict[str, Any]:
             try:
                 result = await Runner.run(agent, spec["input"], context=spec.get("context"), **kwargs)
                 while result.interruptions:
-                    state = result.to_state()
                     pending = _pending(result.interruptions)
                     usage = _usage(result)
-                    # A parked run holds only its RunState: the RunResult (items, raw responses,
-                    # context) is dead weight for hours (measured: python -m bench --only parked).
+                    native, state_type = native_form(result.to_state())
+                    # A parked run holds neither its RunResult nor its RunState, only the state's
+                    # JSON, compressed; it is rebuilt once the decisions are in (measured:
+                    # python -m bench --only parked).
                     del result
-                    await _save_snapshot(agent, state, session_id or run_id, database_url, pending)
+                    await _save_snapshot(native, state_type, session_id or run_id, database_url, pending)
+                    frozen = _freeze(native)
+                    del native
                     await _publish(status="waiting_approval", pending=pending, usage=usage,
                                    decided=scope.decisions)
                     # While it waits a run holds no slot (see _slots); it takes one back before
                     # the SDK resumes, so a burst of decisions resumes runs a few at a time.
                     async with slot.parked():
-                        decided = await _wait_for_decisions(state, pending, policy, scope)
+                        decisions = await _wait_for_decisions(pending, policy, scope)
+                    state = await _thaw(agent, frozen, run_id)
+                    approved = _apply_decisions(state, decisions)
                     # Approved calls run when the SDK resumes; fix their step ids now, in call order.
-                    reserve_tool_steps(scope, [p.call_id for p in pending if decided.get(p.call_id)])
+                    reserve_tool_steps(scope, [p.call_id for p in pending if p.call_id in approved])
                     await _publish(status="running", usage=usage, decided=scope.decisions)
                     result = await Runner.run(agent, state, **kwargs)
             except (AgentsException, TimestepError) as exc:
                 message = f"{type(exc).__name__}: {exc}"
                 await _publish(status="failed", error=message)
                 raise RunFailedError(message) from None
-            await _save_snapshot(agent, result.to_state(), session_id or run_id, database_url, [])
+            native, state_type = native_form(result.to_state())
+            await _save_snapshot(native, state_type, session_id or run_id, database_url, [])
             output = _jsonable_output(result.final_output)
             # No "succeeded" event: DBOS's SUCCESS and this output (with the decisions) say it,
             # one transaction per run fewer (python -m bench: ~1.5 ms of host CPU each).
@@ -158,15 +168,17 @@ def _pending(interruptions: list[ToolApprovalItem]) -> list[PendingApproval]:
 
 
 async def _save_snapshot(
-    agent: Agent[Any], state: RunState[Any], key: str, database_url: str, pending: list[PendingApproval]
+    native: dict[str, Any], state_type: StateType, key: str, database_url: str,
+    pending: list[PendingApproval],
 ) -> None:
     """Write the cross-language snapshot row; the step's recorded output is the pending list
-    (stream_run turns it into an ``approval_required`` event)."""
+    (stream_run turns it into an ``approval_required`` event). ``native`` is the state's
+    ``to_json()``, taken in workflow code so that a replay, which skips this step, has it too."""
 
     async def save() -> list[dict[str, Any]]:
         try:
             # Shared connections (see _snapshots): one per save exhausted Postgres in bursts.
-            await save_snapshot(state, key, database_url)
+            await save_native_snapshot(native, state_type, key, database_url)
         except UnsupportedFeatureError as exc:
             # The durable run does not need the row (DBOS holds its state); only a Node
             # resumer does. A run using a feature the JS format cannot carry goes on without it.
@@ -176,17 +188,33 @@ async def _save_snapshot(
     await DBOS.run_step_async({"name": "snapshot"}, save)
 
 
+def _freeze(native: dict[str, Any]) -> bytes:
+    # zlib level 1: ~30 us for a one-turn state, a quarter of the JSON text's size.
+    return zlib.compress(json.dumps(native, separators=(",", ":")).encode(), 1)
+
+
+async def _thaw(agent: Agent[Any], frozen: bytes, run_id: str) -> RunState[Any]:
+    # The same-SDK native round trip is lossless (tests/test_codec_roundtrip.py), and it is what
+    # a RunStateStore.load of this run's row would do.
+    native = json.loads(zlib.decompress(frozen))
+    return await restore_state(agent, {}, native, PYTHON_WRITER, where=f"parked run {run_id}")
+
+
+#: A decision to apply once the state is rebuilt: call id, approved, always, rejection message.
+Decision = tuple[str, bool, bool, str | None]
+
+
 async def _wait_for_decisions(
-    state: RunState[Any], pending: list[PendingApproval], policy: TimeoutPolicy, scope: RunScope
-) -> dict[str, bool]:
-    """Park on ``recv`` until every pending call is decided; returns call id → approved."""
-    items = {item.call_id: item for item in state.get_interruptions() if item.call_id}
-    decided: dict[str, bool] = {}
+    pending: list[PendingApproval], policy: TimeoutPolicy, scope: RunScope
+) -> list[Decision]:
+    """Park on ``recv`` until every pending call is decided; returns the decisions in order."""
+    tools = {p.call_id: p.tool_name for p in pending if p.call_id}
+    decisions: list[Decision] = []
     deadline: float | None = None
     if policy.after_seconds is not None:
         after = float(policy.after_seconds)
         deadline = await DBOS.run_step_async({"name": "approval.deadline"}, _deadline, after)
-    while len(decided) < len(items):
+    while len(decisions) < len(tools):
         timeout = _WAIT_CHUNK_SECONDS
         if deadline is not None:
             # Measured inside a step so a replay sees the same value as the first execution.
@@ -197,27 +225,27 @@ async def _wait_for_decisions(
         failpoint("before_recv")
         message = await DBOS.recv_async(DECISION_TOPIC, timeout_seconds=max(timeout, 0.001))
         failpoint("after_recv")
+        decided = {d[0] for d in decisions}
         if message is None:
             if deadline is None or policy.action == "wait":
                 deadline = None if policy.action == "wait" else deadline
                 continue
-            undecided = [call_id for call_id in items if call_id not in decided]
+            undecided = [call_id for call_id in tools if call_id not in decided]
             if policy.action == "fail":
                 raise RunFailedError(
                     f"No decision arrived within {policy.after_seconds} s for call(s) {', '.join(undecided)}."
                 )
+            decisions += [(call_id, False, False, policy.message) for call_id in undecided]
             for call_id in undecided:
-                state.reject(items[call_id], rejection_message=policy.message)
-                decided[call_id] = False
                 scope.decisions[call_id] = "reject"
             break
-        _apply_decision(state, items, decided, message)
-        for call_id, approved in decided.items():
-            scope.decisions[call_id] = "approve" if approved else "reject"
-        remaining = [p for p in pending if p.call_id not in decided]
+        for decision in _decisions_of(message, tools, decided):
+            decisions.append(decision)
+            scope.decisions[decision[0]] = "approve" if decision[1] else "reject"
+        remaining = [p for p in pending if p.call_id not in scope.decisions]
         if remaining:
             await _publish(status="waiting_approval", pending=remaining, decided=scope.decisions)
-    return decided
+    return decisions
 
 
 def _deadline(after: float) -> float:
@@ -228,32 +256,37 @@ def _remaining(deadline: float) -> float:
     return max(0.0, deadline - time.time())
 
 
-def _apply_decision(
-    state: RunState[Any],
-    items: dict[str, ToolApprovalItem],
-    decided: dict[str, bool],
-    message: dict[str, Any],
-) -> None:
+def _decisions_of(message: dict[str, Any], tools: dict[str, str], decided: set[str]) -> list[Decision]:
+    """The decisions one message makes (call id → tool name in ``tools``; ``decided`` so far)."""
     call_id = message.get("call_id")
-    targets = [c for c in items if c not in decided] if call_id is None else [call_id]
-    if call_id is not None and message.get("always") and call_id in items:
+    targets = [c for c in tools if c not in decided] if call_id is None else [call_id]
+    if call_id is not None and message.get("always") and call_id in tools:
         # "Always" covers every pending call of the same tool, as it will cover future ones.
-        tool = items[call_id].name
-        targets += [c for c, item in items.items() if item.name == tool and c != call_id]
+        targets += [c for c, tool in tools.items() if tool == tools[call_id] and c != call_id]
+    out: list[Decision] = []
     for target in targets:
-        item = items.get(target)
-        if item is None or target in decided:
+        if target not in tools or target in decided:
             # Unknown or already-decided call: the first decision wins; duplicates are no-ops.
             logger.info("ignoring decision for call %s (unknown or already decided)", target)
             continue
-        if message.get("decision") == "approve":
-            state.approve(item, always_approve=bool(message.get("always")))
-            decided[target] = True
+        decided.add(target)
+        approve = message.get("decision") == "approve"
+        out.append((target, approve, bool(message.get("always")), None if approve else message.get("message")))
+    return out
+
+
+def _apply_decisions(state: RunState[Any], decisions: list[Decision]) -> set[str]:
+    """Approve/reject the rebuilt state's interruptions; returns the approved call ids."""
+    items = {item.call_id: item for item in state.get_interruptions() if item.call_id}
+    approved: set[str] = set()
+    for call_id, approve, always, message in decisions:
+        item = items[call_id]
+        if approve:
+            state.approve(item, always_approve=always)
+            approved.add(call_id)
         else:
-            state.reject(
-                item, always_reject=bool(message.get("always")), rejection_message=message.get("message")
-            )
-            decided[target] = False
+            state.reject(item, always_reject=always, rejection_message=message)
+    return approved
 
 
 def _usage(result: RunResult) -> dict[str, int]:

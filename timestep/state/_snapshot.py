@@ -19,7 +19,7 @@ from timestep.state import codec
 from timestep.state._rows import PYTHON_WRITER, StateType, check_state_type, schema_version_of
 from timestep.state.codec._encode import encode_py_json
 
-__all__ = ["EncodedState", "encode_state", "restore_state"]
+__all__ = ["EncodedState", "encode_native", "encode_state", "native_form", "restore_state"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,15 @@ def encode_state(state: object) -> EncodedState:
         UnsupportedFeatureError: the state uses something the JS form cannot carry (from the
             codec) — refused here, at save time, rather than mis-resumed later.
     """
+    return encode_native(*native_form(state))
+
+
+def native_form(state: object) -> tuple[dict[str, Any], StateType]:
+    """Python's ``to_json()`` of ``state`` and its snapshot state type (one SDK call each).
+
+    Raises:
+        UserError: ``state`` is not a ``RunState``, or the SDK cannot serialize it.
+    """
     if not isinstance(state, RunState):
         hint = " (call result.to_state() first)" if hasattr(state, "to_state") else ""
         raise UserError(
@@ -54,7 +63,15 @@ def encode_state(state: object) -> EncodedState:
         native_data = state.to_json()
     except SdkUserError as error:  # e.g. same-name agents the SDK itself cannot tell apart
         raise UserError(f"This RunState cannot be snapshotted: {error}") from None
-    state_type = check_state_type(codec.snapshot_state_type(state))
+    return native_data, check_state_type(codec.snapshot_state_type(state))
+
+
+def encode_native(native_data: dict[str, Any], state_type: StateType) -> EncodedState:
+    """Both stored forms from Python's ``to_json()`` (not mutated) of a state of ``state_type``.
+
+    Raises:
+        UnsupportedFeatureError: the state uses something the JS form cannot carry.
+    """
     state_data = encode_py_json(native_data, state_type=state_type)
     return EncodedState(
         state_data=state_data,
