@@ -220,6 +220,17 @@ async def test_parked_runs_hold_no_worker_slot(fleet: Fleet) -> None:
     assert max_overlap(segments) <= 2, sorted(segments)
 
 
+async def test_a_worker_says_when_it_changes_the_queue_concurrency(fleet: Fleet) -> None:
+    """DBOS stores one worker concurrency per queue: the last worker to start sets it for all."""
+    fleet.spawn(concurrency=2)
+    second = fleet.spawn(concurrency=3)
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(timeout=60) == 0
+    assert second.stderr is not None
+    err = second.stderr.read()
+    assert "had concurrency 2 per worker" in err and "now uses 3" in err, err
+
+
 async def wait_status(handle: RunHandle, status: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

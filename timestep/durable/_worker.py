@@ -91,16 +91,16 @@ async def serve(options: WorkerOptions, *, stop: asyncio.Event | None = None) ->
     await register_run_queue(options.queue, options.concurrency)
     heartbeats = HeartbeatTable(settings.database)
     await heartbeats.beat(executor_id, options.queue, status="alive")
-    logger.info("worker %s serving queue %r on %s", executor_id, options.queue, settings.database.redacted)
-    print(f"worker {executor_id} ready (queue {options.queue!r}, concurrency {options.concurrency})", flush=True)
-
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
+    # Before "ready": a supervisor may send SIGTERM as soon as it reads that line.
     for sig in (signal.SIGTERM, signal.SIGINT):
         try:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # not the main thread / not supported
             pass
+    logger.info("worker %s serving queue %r on %s", executor_id, options.queue, settings.database.redacted)
+    print(f"worker {executor_id} ready (queue {options.queue!r}, concurrency {options.concurrency})", flush=True)
     while not stop.is_set():
         await heartbeats.beat(executor_id, options.queue, status="alive")
         await recover_dead_peers(heartbeats, executor_id, options.dead_after_sec)
@@ -123,7 +123,19 @@ async def serve(options: WorkerOptions, *, stop: asyncio.Event | None = None) ->
 
 
 async def register_run_queue(queue: str, concurrency: int) -> None:
-    """The run queue: one running run per session (partition) and ``concurrency`` per worker."""
+    """The run queue: one running run per session (partition) and ``concurrency`` per worker.
+
+    DBOS keeps a queue's limits in its ``queues`` table, shared by every process: registering
+    sets the worker concurrency of *all* workers serving the queue. Say so when that changes it.
+    """
+    existing = await DBOS.retrieve_queue_async(queue)
+    previous = getattr(existing, "_worker_concurrency", None)  # as read from the table just now
+    if previous is not None and previous != concurrency:
+        logger.warning(
+            "queue %r had concurrency %d per worker (set by another worker); every worker serving "
+            "it now uses %d. Workers that need different limits should serve different queues.",
+            queue, previous, concurrency,
+        )
     await DBOS.register_queue_async(
         queue,
         worker_concurrency=concurrency,
