@@ -145,6 +145,12 @@ class RunSlot:
         if woke:
             await _wait_for_queue_slot(queue)
 
+    def __enter__(self) -> RunSlot:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
     def release(self) -> None:
         """Give back the in-process resume slot, if held (at a park and when the run ends)."""
         gate, self._host_gate = self._host_gate, None

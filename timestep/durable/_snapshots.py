@@ -15,14 +15,12 @@ import itertools
 import threading
 from typing import Any
 
-from agents import RunState
-
 from timestep.config import resolve_database_url
 from timestep.state import SnapshotTable
 from timestep.state._rows import StateType
-from timestep.state._snapshot import encode_native, native_form
+from timestep.state._snapshot import encode_native
 
-__all__ = ["SNAPSHOT_CONNECTIONS", "close_writers", "save_native_snapshot", "save_snapshot", "shared_table"]
+__all__ = ["SNAPSHOT_CONNECTIONS", "close_writers", "save_native_snapshot", "shared_table"]
 
 #: Connections per database and event loop for snapshot writes. Each save is one short
 #: transaction; 4 let commits overlap (Postgres group commit) without crowding the server.
@@ -53,15 +51,11 @@ def shared_table(database_url: str) -> SnapshotTable:
     return pool[next(_turn) % len(pool)]
 
 
-async def save_snapshot(state: RunState[Any], key: str, database_url: str) -> None:
-    """Encode ``state`` and make it ``key``'s active row (one transaction)."""
-    await save_native_snapshot(*native_form(state), key, database_url)
-
-
 async def save_native_snapshot(
     native_data: dict[str, Any], state_type: StateType, key: str, database_url: str
 ) -> None:
-    """``save_snapshot`` from a state's ``to_json()`` (see ``native_form``)."""
+    """Encode a state's ``to_json()`` (see ``native_form``) and make it ``key``'s active row
+    (one transaction)."""
     encoded = encode_native(native_data, state_type)
     table = shared_table(database_url)
     await table.save_json(

@@ -70,53 +70,49 @@ async def run_workflow(spec: dict[str, Any]) -> dict[str, Any]:
     if spec.get("max_turns") is not None:
         kwargs["max_turns"] = spec["max_turns"]
 
-    slot = RunSlot(run_id)
-    try:
-        with run_scope(scope):
-            # No "running" event at the start: a PENDING run without one reads as running.
-            try:
-                result = await Runner.run(agent, spec["input"], context=spec.get("context"), **kwargs)
-                while result.interruptions:
-                    pending = _pending(result.interruptions)
-                    usage = _usage(result)
-                    native, state_type = native_form(result.to_state())
-                    # A parked run holds neither its RunResult nor its RunState, only the state's
-                    # JSON, compressed; it is rebuilt once the decisions are in (measured:
-                    # python -m bench --only parked).
-                    del result
-                    await _save_snapshot(native, state_type, session_id or run_id, database_url, pending)
-                    frozen = _freeze(native)
-                    del native
-                    await _publish(status="waiting_approval", pending=pending, usage=usage,
-                                   decided=scope.decisions)
-                    # While it waits a run holds no slot (see _slots); it takes one back before
-                    # the SDK resumes, so a burst of decisions resumes runs a few at a time.
-                    async with slot.parked():
-                        decisions = await _wait_for_decisions(pending, policy, scope)
-                    state = await _thaw(agent, frozen, run_id)
-                    approved = _apply_decisions(state, decisions)
-                    # Approved calls run when the SDK resumes; fix their step ids now, in call order.
-                    reserve_tool_steps(scope, [p.call_id for p in pending if p.call_id in approved])
-                    await _publish(status="running", usage=usage, decided=scope.decisions)
-                    result = await Runner.run(agent, state, **kwargs)
-            except (AgentsException, TimestepError) as exc:
-                message = f"{type(exc).__name__}: {exc}"
-                await _publish(status="failed", error=message)
-                raise RunFailedError(message) from None
-            native, state_type = native_form(result.to_state())
-            await _save_snapshot(native, state_type, session_id or run_id, database_url, [])
-            output = _jsonable_output(result.final_output)
-            # No "succeeded" event: DBOS's SUCCESS and this output (with the decisions) say it,
-            # one transaction per run fewer (python -m bench: ~1.5 ms of host CPU each).
-            return {
-                "output": output,
-                "usage": _usage(result),
-                "last_agent": result.last_agent.name,
-                "decided": dict(scope.decisions),
-            }
-    finally:
-        # A woken in-process run holds a resume slot until it parks again or ends (see _slots).
-        slot.release()
+    # A woken in-process run holds a resume slot until it parks again or ends (see _slots).
+    with run_scope(scope), RunSlot(run_id) as slot:
+        # No "running" event at the start: a PENDING run without one reads as running.
+        try:
+            result = await Runner.run(agent, spec["input"], context=spec.get("context"), **kwargs)
+            while result.interruptions:
+                pending = _pending(result.interruptions)
+                usage = _usage(result)
+                native, state_type = native_form(result.to_state())
+                # A parked run holds neither its RunResult nor its RunState, only the state's
+                # JSON, compressed; it is rebuilt once the decisions are in (measured:
+                # python -m bench --only parked).
+                del result
+                await _save_snapshot(native, state_type, session_id or run_id, database_url, pending)
+                frozen = _freeze(native)
+                del native
+                await _publish(status="waiting_approval", pending=pending, usage=usage,
+                               decided=scope.decisions)
+                # While it waits a run holds no slot (see _slots); it takes one back before
+                # the SDK resumes, so a burst of decisions resumes runs a few at a time.
+                async with slot.parked():
+                    decisions = await _wait_for_decisions(pending, policy, scope)
+                state = await _thaw(agent, frozen, run_id)
+                approved = _apply_decisions(state, decisions)
+                # Approved calls run when the SDK resumes; fix their step ids now, in call order.
+                reserve_tool_steps(scope, [p.call_id for p in pending if p.call_id in approved])
+                await _publish(status="running", usage=usage, decided=scope.decisions)
+                result = await Runner.run(agent, state, **kwargs)
+        except (AgentsException, TimestepError) as exc:
+            message = f"{type(exc).__name__}: {exc}"
+            await _publish(status="failed", error=message)
+            raise RunFailedError(message) from None
+        native, state_type = native_form(result.to_state())
+        await _save_snapshot(native, state_type, session_id or run_id, database_url, [])
+        output = _jsonable_output(result.final_output)
+        # No "succeeded" event: DBOS's SUCCESS and this output (with the decisions) say it,
+        # one transaction per run fewer (python -m bench: ~1.5 ms of host CPU each).
+        return {
+            "output": output,
+            "usage": _usage(result),
+            "last_agent": result.last_agent.name,
+            "decided": dict(scope.decisions),
+        }
 
 
 def _run_config(model_provider: Any, run_config: RunConfig | None) -> RunConfig:
